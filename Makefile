@@ -1,0 +1,57 @@
+# Live Flows — two commands do everything: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+HTMX := static/vendor/htmx.min.js
+
+.PHONY: run test lint format bench install assets db demo chromium serve clean
+
+## Set up, migrate, load the demo and serve on http://127.0.0.1:5000
+run: install assets db demo serve
+
+## Install what the tests need and run the whole suite (browser tests included)
+test: install assets chromium
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check webapp tests
+	$(BIN)/ruff format --check webapp tests
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix webapp tests
+	$(BIN)/ruff format webapp tests
+
+bench: install db
+	$(BIN)/python -m benchmarks
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+assets: $(HTMX)
+
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+db: install
+	$(FLASK) db upgrade
+
+demo: install
+	$(FLASK) demo
+
+serve:
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance/liveflows.db*

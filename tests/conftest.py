@@ -1,0 +1,127 @@
+"""Fixtures: app (a fresh database per test), client, runner, authenticated clients, factories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from tests import factories
+from webapp import create_app
+from webapp.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _config(uri: str, instance: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Run the migrations once: into a template SQLite file, or into TEST_DATABASE_URL."""
+    if TEST_DATABASE_URL:
+        engine = create_engine(TEST_DATABASE_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        uri = TEST_DATABASE_URL
+    else:
+        uri = "sqlite:///" + str(tmp_path_factory.mktemp("template") / "template.db")
+    app = create_app(_config(uri, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return uri
+
+
+@pytest.fixture
+def database_uri(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """Give each test a fresh database: a copy of the template, or emptied PostgreSQL tables."""
+    if TEST_DATABASE_URL:
+        yield migrated_database
+        engine = create_engine(migrated_database)
+        with engine.begin() as conn:
+            tables = [t.name for t in db.metadata.sorted_tables]
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        path = tmp_path / "test.db"
+        shutil.copyfile(migrated_database.removeprefix("sqlite:///"), path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_uri: str, tmp_path: Path) -> Iterator[Flask]:
+    """Create an app on a fresh database, inside an app context."""
+    app = create_app(_config(database_uri, tmp_path))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def org(app: Flask) -> Any:
+    return factories.make_org("Acme")
+
+
+@pytest.fixture
+def api_key(org: Any) -> str:
+    return factories.make_api_key(org)
+
+
+class ApiClient:
+    """A test client that sends an API key (and optional extra headers) on every request."""
+
+    def __init__(self, client: FlaskClient, key: str, org: Any) -> None:
+        self.client = client
+        self.key = key
+        self.org = org
+
+    def open(self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.open(
+            url, method=method, headers={"Api-key": self.key, **(headers or {})}, **kwargs
+        )
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.open("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Any:
+        return self.open("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.open("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def api(client: FlaskClient, api_key: str, org: Any) -> ApiClient:
+    """An API client authenticated with an API key of `org`."""
+    return ApiClient(client, api_key, org)

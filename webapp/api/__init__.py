@@ -1,0 +1,1 @@
+"""Plumbing shared by the JSON API: errors, bodies, responses, idempotency, OpenAPI."""

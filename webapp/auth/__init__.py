@@ -1,0 +1,1 @@
+"""Who is asking: API keys, personal access tokens, browser sessions and the current organisation."""

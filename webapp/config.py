@@ -1,0 +1,44 @@
+"""Default configuration; instance/config.py and FLASK_* environment variables override it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Return the defaults for an app whose instance folder is `instance_path`."""
+    return {
+        "SECRET_KEY": _instance_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + os.path.join(instance_path, "liveflows.db"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Seconds SQLite waits for a lock before the request answers 503.
+        "SQLITE_BUSY_TIMEOUT_MS": 5000,
+        "MAX_BODY_BYTES": 1024 * 1024,
+        "API_KEY_LAST_USED_RESOLUTION_S": 60,
+        "IDEMPOTENCY_TTL_HOURS": 24,
+        "OIDC_ISSUER": None,
+        "OIDC_CLIENT_ID": None,
+        "OIDC_CLIENT_SECRET": None,
+        "REDIS_URL": None,
+        "RUNNER_MAX_STEPS": 100,
+        "MODEL_PROVIDER": "echo",
+        "MODEL_ECHO_DELAY_MS": 0,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Read, or create once, a random secret key kept in the instance folder."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        os.makedirs(instance_path, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        with open(path, "w") as fh:
+            fh.write(key)
+        os.chmod(path, 0o600)
+        return key

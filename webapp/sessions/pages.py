@@ -1,0 +1,3 @@
+"""Browser pages for sessions."""
+
+from __future__ import annotations
