@@ -125,3 +125,18 @@ class ApiClient:
 def api(client: FlaskClient, api_key: str, org: Any) -> ApiClient:
     """An API client authenticated with an API key of `org`."""
     return ApiClient(client, api_key, org)
+
+
+@pytest.fixture
+def member(org: Any) -> Any:
+    """A user who is an admin of `org`."""
+    return factories.make_user("ada@example.com", (org,), role="admin")
+
+
+@pytest.fixture
+def browser_client(client: FlaskClient, member: Any, org: Any) -> FlaskClient:
+    """A test client signed in (cookie session) as `member`, scoped to `org`."""
+    with client.session_transaction() as sess:
+        sess["user_id"] = member.id
+        sess["org_id"] = org.id
+    return client

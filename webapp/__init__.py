@@ -34,10 +34,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from webapp.api.meta import bp as meta_bp
+    from webapp.auth.views import bp as auth_bp
     from webapp.flows import bp as flows_bp
     from webapp.sessions import bp as sessions_bp
 
     app.register_blueprint(meta_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(flows_bp)
     app.register_blueprint(sessions_bp)
 
