@@ -27,6 +27,8 @@ def _config(uri: str, instance: Path) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": uri,
         "SERVER_NAME": None,
+        # Runner tasks stay in memory; tests execute them with current_runner().drain().
+        "RUNNER_QUEUE": "memory",
     }
 
 

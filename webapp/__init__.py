@@ -47,5 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
 
+    from webapp import runner
+
+    runner.init_app(app)
+
     app.add_url_rule("/", "index", lambda: redirect(url_for("flows.flow_list_page")))
     return app

@@ -20,6 +20,9 @@ def init_app(app: Flask) -> None:
     from webapp.demo import demo
 
     app.cli.add_command(demo)
+    from webapp.runner.worker import worker
+
+    app.cli.add_command(worker)
 
 
 @click.group()

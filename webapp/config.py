@@ -23,8 +23,27 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "OIDC_CLIENT_SECRET": None,
         "REDIS_URL": None,
         "RUNNER_MAX_STEPS": 100,
+        # The runner (webapp/runner/; see the README's runner section).
+        "RUNNER_QUEUE": "auto",  # auto = redis when REDIS_URL is set, else sqlite in instance/
+        "RUNNER_QUEUE_NAME": "liveflows",
+        "RUNNER_QUEUE_PATH": None,  # SQLite queue file; default instance/runner-queue.db
+        "RUNNER_EMBEDDED": False,  # run a consumer thread inside the web process (make run)
+        "RUNNER_THREADS": 2,  # embedded consumer threads
+        "RUNNER_STEP_TIMEOUT_S": 60,
+        "RUNNER_LEASE_S": 90,  # keep above the step timeout
+        "RUNNER_MAX_ATTEMPTS": 3,
+        "RUNNER_SWEEP_INTERVAL_S": 5,
+        "RUNNER_REQUEUE_NEW_AFTER_S": 60,
+        "RUNNER_POLL_MAX_S": 0.5,
         "MODEL_PROVIDER": "echo",
         "MODEL_ECHO_DELAY_MS": 0,
+        "MODEL_BASE_URL": "https://api.openai.com/v1",
+        "MODEL_API_KEY": None,
+        "MODEL_NAME": "gpt-4o-mini",
+        "MODEL_TIMEOUT_S": 30,
+        "MODEL_MAX_RETRIES": 3,
+        "MODEL_RETRY_BACKOFF_S": 1.0,
+        "MODEL_RETRY_MAX_BACKOFF_S": 30,
         "JSON_SORT_KEYS": False,
     }
 
