@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import orjson
@@ -11,12 +12,20 @@ from pydantic import BaseModel, ValidationError
 from webapp.api.responses import ApiError, from_pydantic, validation_error
 
 M = TypeVar("M", bound=BaseModel)
+_INT = re.compile(r"^[+-]?[0-9]+$")
+NUL_MSG = "NUL characters (\\u0000) are not allowed"
 
 
 def raw_json_body() -> tuple[bytes, Any]:
     """Return the body's bytes and decoded JSON; an empty body is `{}`."""
     if "json_body" not in g:
-        g.json_body = _read_json_body()
+        try:
+            g.json_body = _read_json_body()
+        except ApiError as err:
+            # The stream is consumed: keep the error so a later reader raises it again.
+            g.json_body = err
+    if isinstance(g.json_body, ApiError):
+        raise g.json_body
     return g.json_body  # type: ignore[no-any-return]
 
 
@@ -50,9 +59,33 @@ def validate_body(model: type[M], data: Any) -> M:
             [{"loc": ["body"], "msg": "Input should be a valid dictionary or object", "type": "dict_type"}]
         )
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise from_pydantic(exc, ("body",)) from None
+    # PostgreSQL text and JSONB cannot hold NUL; refuse it everywhere so both databases agree.
+    nul = list(_nul_locations(data, ["body"]))
+    if nul:
+        raise validation_error([{"loc": loc, "msg": NUL_MSG, "type": "value_error"} for loc in nul[:20]])
+    return parsed
+
+
+def _nul_locations(value: Any, loc: list[str | int]) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield loc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                yield [*loc, key]
+            yield from _nul_locations(item, [*loc, key])
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_locations(item, [*loc, i])
+
+
+def _query_error(name: str | list[str | int], msg: str, type_: str) -> ApiError:
+    loc = ["query", *name] if isinstance(name, list) else ["query", name]
+    return validation_error([{"loc": loc, "msg": msg, "type": type_}])
 
 
 def query_int(name: str, default: int, low: int, high: int) -> int:
@@ -60,22 +93,13 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise validation_error(
-            [{"loc": ["query", name], "msg": "Input should be a valid integer", "type": "int_parsing"}]
-        ) from None
-    if not low <= value <= high:
-        raise validation_error(
-            [
-                {
-                    "loc": ["query", name],
-                    "msg": f"Input should be between {low} and {high}",
-                    "type": "less_than_equal" if value > high else "greater_than_equal",
-                }
-            ]
-        )
+    if not _INT.match(raw.strip()):
+        raise _query_error(name, "Input should be a valid integer", "int_parsing")
+    value = int(raw)
+    if value > high:
+        raise _query_error(name, f"Input should be less than or equal to {high}", "less_than_equal")
+    if value < low:
+        raise _query_error(name, f"Input should be greater than or equal to {low}", "greater_than_equal")
     return value
 
 
@@ -84,16 +108,21 @@ def query_enum(name: str, allowed: tuple[str, ...]) -> list[str]:
     values = request.args.getlist(name)
     for i, value in enumerate(values):
         if value not in allowed:
-            raise validation_error(
-                [
-                    {
-                        "loc": ["query", name, i],
-                        "msg": "Input should be " + ", ".join(f"'{a}'" for a in allowed),
-                        "type": "enum",
-                    }
-                ]
-            )
+            msg = "Input should be " + ", ".join(f"'{a}'" for a in allowed)
+            raise _query_error([name, i], msg, "enum")
     return values
+
+
+def query_str(name: str, max_length: int = 200) -> str | None:
+    """Read a free-text query parameter (no NUL, at most `max_length` characters)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if "\x00" in raw:
+        raise _query_error(name, NUL_MSG, "value_error")
+    if len(raw) > max_length:
+        raise _query_error(name, f"String should have at most {max_length} characters", "string_too_long")
+    return raw
 
 
 def query_bool(name: str, default: bool = False) -> bool:
@@ -106,6 +135,4 @@ def query_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in ("false", "0", "no", "off"):
         return False
-    raise validation_error(
-        [{"loc": ["query", name], "msg": "Input should be a valid boolean", "type": "bool_parsing"}]
-    )
+    raise _query_error(name, "Input should be a valid boolean", "bool_parsing")

@@ -3,66 +3,84 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
-from typing import Any, TypeVar
 
 import orjson
 from flask import Response, current_app, request
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from webapp.api.body import raw_json_body
-from webapp.api.responses import ApiError
+from webapp.api.responses import ApiError, validation_error
 from webapp.auth.resolver import current_principal
 from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.models import IdempotencyRecord
 from webapp.models.types import utcnow
 
-F = TypeVar("F", bound=Callable[..., Any])
-# A claim left 'processing' this long belongs to a process that died; it may be retaken.
-STALE_CLAIM = timedelta(minutes=2)
+# A claim left 'processing' this long belongs to a request that failed without releasing it (say,
+# the database was locked); it may be retaken. If its request was only slow, that request finds its
+# claim gone when it stores its answer and rolls back, so nothing is ever created twice.
+STALE_CLAIM = timedelta(seconds=30)
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+IN_PROGRESS = "A request with this Idempotency-Key is still being processed"
 
 
-def idempotent(view: F) -> F:
-    """Honour an Idempotency-Key header, scoped to organisation, method and path."""
+def idempotent(create: Callable[[], Response]) -> Response:
+    """Run `create` (which flushes, never commits) once per Idempotency-Key, and commit.
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return view(*args, **kwargs)
-        principal = current_principal()
-        if not key.strip() or len(key) > 255:
-            raise ApiError(
-                422,
-                [
-                    {
-                        "loc": ["header", "Idempotency-Key"],
-                        "msg": "1 to 255 characters",
-                        "type": "string_too_long" if key.strip() else "string_too_short",
-                    }
-                ],
-            )
-        _, data = raw_json_body()
-        body_hash = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        record = _claim(principal.org_id, key, body_hash)
-        if isinstance(record, Response):
-            return record
-        try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except Exception:
-            _settle(record, None)
-            raise
-        _settle(record, response)
+    Call it after the resource checks (401, 400/403, 404) so the contract's order holds. The answer
+    to a key is written in the same transaction as what the request created: a replay never finds
+    a half-finished creation, and a failed request leaves no claim behind.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        response = create()
+        db.session.commit()
         return response
+    if not KEY_RE.match(key):
+        raise validation_error(
+            [
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                    "type": "value_error",
+                }
+            ]
+        )
+    _, data = raw_json_body()
+    body_hash = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    claim = _claim(current_principal().org_id, key, body_hash)
+    if isinstance(claim, Response):
+        return claim
+    try:
+        response = create()
+        if 200 <= response.status_code < 300:
+            stored = db.session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.id == claim, IdempotencyRecord.state == "processing")
+                .values(
+                    state="done",
+                    status_code=response.status_code,
+                    body=response.get_data(),
+                    location=response.headers.get("Location"),
+                )
+            )
+            if stored.rowcount != 1:  # type: ignore[attr-defined]
+                raise ApiError(409, IN_PROGRESS)
+        else:
+            db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claim))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _release(claim)
+        raise
+    return response
 
-    return wrapper  # type: ignore[return-value]
 
-
-def _scope(org_id: str, key: str) -> Any:
+def _scope(org_id: str, key: str) -> tuple[object, ...]:
     return (
         IdempotencyRecord.org_id == org_id,
         IdempotencyRecord.method == request.method,
@@ -72,15 +90,16 @@ def _scope(org_id: str, key: str) -> Any:
 
 
 def _claim(org_id: str, key: str, body_hash: str) -> int | Response:
+    """Commit a 'processing' claim for the key, or answer from an earlier request with it."""
     now = utcnow()
     ttl = timedelta(hours=int(current_app.config["IDEMPOTENCY_TTL_HOURS"]))
     db.session.commit()
     begin_write()
+    # Expired answers are dropped as new keys arrive, so the table stays small.
+    db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - ttl))
     existing = db.session.execute(select(IdempotencyRecord).where(*_scope(org_id, key))).scalar_one_or_none()
     if existing is not None:
-        expired = now - existing.created_at > ttl
-        stale = existing.state == "processing" and now - existing.created_at > STALE_CLAIM
-        if not (expired or stale):
+        if not (existing.state == "processing" and now - existing.created_at > STALE_CLAIM):
             return _answer_existing(existing, body_hash)
         db.session.delete(existing)
         db.session.flush()
@@ -91,43 +110,40 @@ def _claim(org_id: str, key: str, body_hash: str) -> int | Response:
     try:
         db.session.commit()
     except IntegrityError:
+        # Another request claimed the same key between our read and our insert.
         db.session.rollback()
-        raise ApiError(409, "A request with this Idempotency-Key is still being processed") from None
+        raise ApiError(409, IN_PROGRESS) from None
     return record.id
 
 
 def _answer_existing(existing: IdempotencyRecord, body_hash: str) -> Response:
+    state, stored_hash = existing.state, existing.body_hash
+    status, body, location = existing.status_code, existing.body, existing.location
     db.session.rollback()
-    if existing.body_hash != body_hash:
-        raise ApiError(
-            422,
+    if stored_hash != body_hash:
+        raise validation_error(
             [
                 {
                     "loc": ["header", "Idempotency-Key"],
-                    "msg": "This key was used with another body",
+                    "msg": "This Idempotency-Key was already used with another body",
                     "type": "idempotency_key_reused",
                 }
-            ],
+            ]
         )
-    if existing.state != "done":
-        raise ApiError(409, "A request with this Idempotency-Key is still being processed")
+    if state != "done":
+        raise ApiError(409, IN_PROGRESS)
     headers = {"Idempotent-Replayed": "true"}
-    if existing.location:
-        headers["Location"] = existing.location
-    return Response(existing.body, status=existing.status_code, headers=headers, mimetype="application/json")
+    if location:
+        headers["Location"] = location
+    return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
-def _settle(record_id: int, response: Response | None) -> None:
-    db.session.rollback()
-    begin_write()
-    if response is not None and 200 <= response.status_code < 300:
-        record = db.session.get(IdempotencyRecord, record_id)
-        if record is not None:
-            record.state = "done"
-            record.status_code = response.status_code
-            record.body = response.get_data()
-            record.location = response.headers.get("Location")
-    else:
-        # A refused request leaves no claim behind, so the client may retry with the same key.
-        db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-    db.session.commit()
+def _release(claim: int) -> None:
+    """Drop a claim whose request failed, so the client may retry with the same key."""
+    try:
+        begin_write()
+        db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claim))
+        db.session.commit()
+    except OperationalError:
+        # The database is busy or down: the claim goes stale and is retaken after STALE_CLAIM.
+        db.session.rollback()

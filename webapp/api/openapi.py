@@ -13,6 +13,7 @@ from webapp.domain.statuses import ALL_STATUSES
 
 REF = "#/components/schemas/{model}"
 REQUESTS: list[type[BaseModel]] = [
+    s.EmptyBody,
     s.FlowCreate,
     s.FlowUpdate,
     s.FlowVersionCreate,
@@ -39,8 +40,24 @@ def _array(model: type[BaseModel]) -> dict[str, Any]:
     return {"type": "array", "items": _ref(model)}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    content = {"application/json": {"schema": schema}}
+    response: dict[str, Any] = {"description": description, "content": content}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+LOCATION = {"Location": _header("The new resource's path")}
+ETAG = {"ETag": _header("The session's strong entity tag, for If-Match")}
+ERROR_HEADERS = {
+    "401": {"WWW-Authenticate": _header("Bearer")},
+    "503": {"Retry-After": _header("Seconds to wait before retrying")},
+}
 
 
 ERRORS = {
@@ -76,6 +93,13 @@ HEADERS = [
         "description": "The organisation to act in (example: org_u13TesTDumMyEe5P)",
     },
 ]
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "An ETag of the session; a stale one is 412",
+}
 IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -91,14 +115,19 @@ def _op(
     *,
     body: type[BaseModel] | None = None,
     params: list[dict[str, Any]] | None = None,
-    errors: tuple[str, ...] = ("401", "403", "404"),
+    errors: tuple[str, ...] = ("404",),
     public: bool = False,
+    headers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Describe one operation; every authenticated one may answer 400, 401, 403 and 503."""
     code, schema, description = ok
     responses: dict[str, Any] = {code: _json(schema, description) if schema else {"description": description}}
-    for err in errors:
-        responses[err] = _json(_ref(s.HTTPError), ERRORS[err])
-    if body is not None or any(p["in"] == "query" for p in params or []):
+    if headers:
+        responses[code]["headers"] = headers
+    all_errors = set(errors) | ({"503"} if public else {"400", "401", "403", "503"})
+    for err in sorted(all_errors):
+        responses[err] = _json(_ref(s.HTTPError), ERRORS[err], ERROR_HEADERS.get(err))
+    if body is not None or any(p["in"] == "query" or p is IDEMPOTENCY for p in params or []):
         responses["422"] = _json(_ref(s.HTTPValidationError), "Validation error")
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     op["parameters"] = (params or []) + ([] if public else HEADERS)
@@ -118,16 +147,22 @@ def _paths() -> dict[str, Any]:
             "How many of each flow's newest sessions to embed",
         ),
         _query("session_status", STATUS_ARRAY, "Only embed sessions in these statuses"),
-        _query("q", {"type": "string"}, "Flow name contains (case-insensitive)"),
+        _query("q", {"type": "string", "maxLength": 200}, "Flow name contains (case-insensitive)"),
     ]
-    w = ("401", "403", "404", "400", "409", "413", "415")
+    page_params = [
+        _query("status", STATUS_ARRAY, "Only these statuses"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size"),
+        _query("before", {"type": "string", "format": "uuid"}, "The page after this session of the flow"),
+    ]
+    write = ("404", "409", "413", "415")
+    link = {"Link": _header('The next page: <...>; rel="next" (absent on the last page)')}
     return {
         "/live_flows/": {
             "get": _op(
                 "List live flows",
                 ("200", _array(s.LiveFlowRead), "Live flows, newest first"),
                 params=live_params,
-                errors=("401", "403", "400"),
+                errors=(),
             )
         },
         "/live_flows/{flow_id}": {
@@ -140,54 +175,52 @@ def _paths() -> dict[str, Any]:
         "/live_flows/{flow_id}/sessions": {
             "get": _op(
                 "List a live flow's sessions",
-                ("200", _array(s.SessionRead), "Newest first; Link: rel=next"),
-                params=[
-                    flow_id,
-                    _query("status", STATUS_ARRAY, "Only these statuses"),
-                    _query(
-                        "limit",
-                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-                        "Page size",
-                    ),
-                    _query("before", {"type": "string", "format": "uuid"}, "Page after this session"),
-                ],
+                ("200", _array(s.SessionRead), "Newest first"),
+                params=[flow_id, *page_params],
+                headers=link,
             ),
             "post": _op(
                 "Start a session",
                 ("201", _ref(s.SessionRead), "The new session"),
                 body=s.SessionCreate,
                 params=[flow_id, IDEMPOTENCY],
-                errors=w,
+                errors=write,
+                headers={**LOCATION, **ETAG},
             ),
         },
         "/sessions/{session_id}": {
             "get": _op(
                 "Get a session",
-                ("200", _ref(s.SessionRead), "The session, with an ETag"),
+                ("200", _ref(s.SessionRead), "The session"),
                 params=[session_id],
+                headers=ETAG,
             ),
             "patch": _op(
                 "Report a session's progress",
                 ("200", _ref(s.SessionRead), "The changed session"),
                 body=s.SessionPatch,
-                params=[session_id],
-                errors=(*w, "412"),
+                params=[session_id, IF_MATCH],
+                errors=(*write, "412"),
+                headers=ETAG,
             ),
         },
         "/sessions/{session_id}/run": {
             "post": _op(
                 "Run a NEW session with the built-in runner",
                 ("202", _ref(s.SessionRead), "Queued"),
+                body=s.EmptyBody,
                 params=[session_id],
-                errors=w,
+                errors=write,
             )
         },
         "/sessions/{session_id}/cancel": {
             "post": _op(
                 "Cancel a session",
                 ("200", _ref(s.SessionRead), "The cancelled session"),
-                params=[session_id],
-                errors=(*w, "412"),
+                body=s.EmptyBody,
+                params=[session_id, IF_MATCH],
+                errors=(*write, "412"),
+                headers=ETAG,
             )
         },
         "/sessions/{session_id}/steps": {
@@ -200,16 +233,17 @@ def _paths() -> dict[str, Any]:
         "/flows/": {
             "get": _op(
                 "List flows",
-                ("200", _array(s.FlowRead), "Live and draft flows, newest first"),
+                ("200", _array(s.FlowRead), "Live and draft flows (or only the archived ones), newest first"),
                 params=[_query("archived", {"type": "boolean", "default": False}, "Archived flows only")],
-                errors=("401", "403", "400"),
+                errors=(),
             ),
             "post": _op(
                 "Create a flow",
-                ("201", _ref(s.FlowRead), "The new flow; Location header"),
+                ("201", _ref(s.FlowRead), "The new flow"),
                 body=s.FlowCreate,
                 params=[IDEMPOTENCY],
-                errors=("401", "403", "400", "413", "415"),
+                errors=("409", "413", "415"),
+                headers=LOCATION,
             ),
         },
         "/flows/{flow_id}": {
@@ -219,9 +253,9 @@ def _paths() -> dict[str, Any]:
                 ("200", _ref(s.FlowRead), "The changed flow"),
                 body=s.FlowUpdate,
                 params=[flow_id],
-                errors=w,
+                errors=("404", "413", "415"),
             ),
-            "delete": _op("Archive a flow", ("204", None, "Archived"), params=[flow_id]),
+            "delete": _op("Archive a flow (idempotent)", ("204", None, "Archived"), params=[flow_id]),
         },
         "/flows/{flow_id}/versions": {
             "get": _op(
@@ -232,7 +266,8 @@ def _paths() -> dict[str, Any]:
                 ("201", _ref(s.FlowVersionRead), "The new version"),
                 body=s.FlowVersionCreate,
                 params=[flow_id],
-                errors=w,
+                errors=write,
+                headers=LOCATION,
             ),
         },
         "/flows/{flow_id}/versions/{version_id}": {
@@ -242,22 +277,19 @@ def _paths() -> dict[str, Any]:
         },
         "/flows/{flow_id}/versions/{version_id}/publish": {
             "post": _op(
-                "Publish a version",
+                "Publish a version (roll forward or back)",
                 ("200", _ref(s.FlowRead), "The flow"),
+                body=s.EmptyBody,
                 params=[flow_id, version_id],
-                errors=w,
+                errors=write,
             )
         },
-        "/healthz": {
-            "get": _op(
-                "Health", ("200", _ref(s.Health), "App and database answer"), errors=("503",), public=True
-            )
-        },
+        "/healthz": {"get": _op("Health", ("200", _ref(s.Health), "App and database answer"), public=True)},
         "/openapi.json": {
             "get": {
                 "summary": "This document",
                 "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1"}},
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
             }
         },
     }

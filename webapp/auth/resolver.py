@@ -99,11 +99,12 @@ def _with_api_key(secret: str) -> Principal:
     key = db.session.execute(select(ApiKey).where(ApiKey.key_hash == digest(secret))).scalar_one_or_none()
     if key is None or key.revoked_at is not None or not matches(secret, key.key_hash):
         raise unauthorized("Invalid API key")
+    principal = Principal(org_id=key.org_id, kind="api_key", credential_id=key.id)
     _touch(ApiKey, key.id, key.last_used_at)
     requested = _requested_org()
-    if requested is not None and requested != key.org_id:
+    if requested is not None and requested != principal.org_id:
         raise ApiError(403, "This API key does not belong to that organisation")
-    return Principal(org_id=key.org_id, kind="api_key", credential_id=key.id)
+    return principal
 
 
 def _with_token(secret: str) -> Principal:
@@ -118,8 +119,9 @@ def _with_token(secret: str) -> Principal:
         or (token.expires_at is not None and token.expires_at <= now)
     ):
         raise unauthorized("Invalid personal access token")
-    _touch(PersonalAccessToken, token.id, token.last_used_at)
-    return _for_user(token.user_id, "token", token.id, None)
+    token_id, user_id = token.id, token.user_id
+    _touch(PersonalAccessToken, token_id, token.last_used_at)
+    return _for_user(user_id, "token", token_id, None)
 
 
 def _for_user(user_id: str, kind: str, credential_id: str | None, fallback_org: str | None) -> Principal:

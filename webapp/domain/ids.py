@@ -27,3 +27,9 @@ def is_uuid(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except (ValueError, AttributeError, TypeError):
         return False
+
+
+def canonical_uuid(value: str) -> str | None:
+    """Return a UUID written in either case as its canonical lower-case string, or None."""
+    lowered = value.lower()
+    return lowered if is_uuid(lowered) else None

@@ -16,10 +16,17 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 Timestamp = Annotated[
     datetime,
     PlainSerializer(format_timestamp, return_type=str),
-    Field(json_schema_extra={"example": "2023-11-07T05:31:56Z"}),
+    Field(
+        json_schema_extra={
+            "example": "2023-11-07T05:31:56Z",
+            "format": "date-time",
+            "pattern": TIMESTAMP_PATTERN,
+        }
+    ),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 StepTypeName = Literal["START", "PROMPT", "CONDITION", "END"]
@@ -32,9 +39,9 @@ class Strict(BaseModel):
 
 
 class Read(BaseModel):
-    """A response object."""
+    """A response object: it carries exactly its fields (additionalProperties false in the schema)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
 
 
 # ---- requests -------------------------------------------------------------------------------
@@ -45,6 +52,10 @@ class PromptTemplate(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     type: str
+
+
+class EmptyBody(Strict):
+    """No fields: send no body, or `{}`."""
 
 
 class FlowCreate(Strict):
@@ -109,7 +120,7 @@ class SessionPatch(Strict):
 class StepRead(Read):
     id: UUID
     name: str
-    step_type: str
+    step_type: StepTypeName
     prompt_template: PromptTemplate
     created_at: Timestamp
     updated_at: Timestamp
@@ -177,19 +188,19 @@ class StepRunRead(Read):
     error: str | None
 
 
-class HTTPError(BaseModel):
+class HTTPError(Read):
     detail: str
 
 
-class ValidationErrorItem(BaseModel):
+class ValidationErrorItem(Read):
     loc: list[str | int]
     msg: str
     type: str
 
 
-class HTTPValidationError(BaseModel):
+class HTTPValidationError(Read):
     detail: list[ValidationErrorItem]
 
 
-class Health(BaseModel):
+class Health(Read):
     status: Literal["ok"]

@@ -88,3 +88,8 @@ def flow_sessions(flow_id: str, statuses: list[str], limit: int, before_pk: int 
     if before_pk is not None:
         query = query.where(Session.pk < before_pk)
     return query
+
+
+def flow_version_docs(flow_id: str) -> Select:
+    """Select the stored JSON of a flow's versions, newest first."""
+    return select(FlowVersion.doc).where(FlowVersion.flow_id == flow_id).order_by(FlowVersion.pk.desc())

@@ -15,11 +15,16 @@ from webapp.models import Flow, FlowVersion, Step, StepTransition
 from webapp.models.types import utcnow
 
 
-def get_flow(org_id: str, flow_id: str) -> Flow | None:
-    """Return the organisation's flow, or None (another organisation's flow is None too)."""
-    return db.session.execute(
-        select(Flow).where(Flow.id == flow_id, Flow.org_id == org_id)
-    ).scalar_one_or_none()
+def get_flow(org_id: str, flow_id: str, *, for_update: bool = False) -> Flow | None:
+    """Return the organisation's flow, or None (another organisation's flow is None too).
+
+    `for_update` locks the row on PostgreSQL so that concurrent writes to one flow (version
+    numbers, publishing) take turns; SQLite writers are serialised by BEGIN IMMEDIATE already.
+    """
+    query = select(Flow).where(Flow.id == flow_id, Flow.org_id == org_id)
+    if for_update:
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def get_version(flow: Flow, version_id: str) -> FlowVersion | None:
@@ -56,12 +61,13 @@ def archive_flow(flow: Flow) -> None:
 
 def create_version(flow: Flow, data: FlowVersionCreate) -> FlowVersion:
     """Add an immutable version to a flow, publishing it unless asked not to."""
-    if flow.archived_at is not None:
-        raise conflict("The flow is archived")
+    # The body is judged (422) before the flow's state (409), as the contract orders the checks.
     errors = graph_errors(data)
     if errors:
         raise ApiError(422, errors)
     _refuse_taken_ids(data)
+    if flow.archived_at is not None:
+        raise conflict("The flow is archived")
     now = utcnow()
     number = (
         db.session.execute(
@@ -115,15 +121,24 @@ def publish(flow: Flow, version: FlowVersion) -> None:
 
 
 def _refuse_taken_ids(data: FlowVersionCreate) -> None:
-    step_ids = {str(s.id): i for i, s in enumerate(data.steps) if s.id is not None}
-    tr_ids = {str(t.id): i for i, t in enumerate(data.step_transitions) if t.id is not None}
-    errors = []
-    if step_ids:
-        taken = db.session.execute(select(Step.id).where(Step.id.in_(step_ids))).scalars()
-        errors += [_taken(["body", "steps", step_ids[t], "id"]) for t in taken]
-    if tr_ids:
-        taken = db.session.execute(select(StepTransition.id).where(StepTransition.id.in_(tr_ids))).scalars()
-        errors += [_taken(["body", "step_transitions", tr_ids[t], "id"]) for t in taken]
+    """Refuse client-chosen ids that any step or transition of the service already has."""
+    locs: dict[str, list[str | int]] = {}
+    for i, step in enumerate(data.steps):
+        if step.id is not None:
+            locs[str(step.id)] = ["body", "steps", i, "id"]
+    for i, tr in enumerate(data.step_transitions):
+        if tr.id is not None:
+            locs[str(tr.id)] = ["body", "step_transitions", i, "id"]
+    if not locs:
+        return
+    taken = set(
+        db.session.execute(
+            select(Step.id)
+            .where(Step.id.in_(locs))
+            .union_all(select(StepTransition.id).where(StepTransition.id.in_(locs)))
+        ).scalars()
+    )
+    errors = [_taken(loc) for value, loc in locs.items() if value in taken]
     if errors:
         raise ApiError(422, errors)
 

@@ -54,21 +54,30 @@ def start_session(flow: Flow, version_id: str | None, inputs: dict[str, Any], ru
 
 
 def patch_session(session: Session, patch: SessionPatch) -> Session:
-    """Apply an external runtime's report; 409 on a final session or a forbidden move."""
+    """Apply an external runtime's report: 422 if steps_count decreases, 409 if the state forbids it."""
+    fields = patch.model_fields_set
+    status = patch.status if "status" in fields else None
+    steps_count = patch.steps_count if "steps_count" in fields else None
+    # A bad value is a 422 before any state rule (409), as the contract orders the checks.
+    if steps_count is not None and steps_count < session.steps_count:
+        raise invalid(["body", "steps_count"], "steps_count never decreases")
     if is_final(session.status):
         raise conflict(f"The session is {session.status}; a final session cannot change")
-    fields = patch.model_fields_set
-    if "status" in fields and patch.status is not None and not can_move(session.status, patch.status):
-        raise conflict(f"A session cannot go from {session.status} to {patch.status}")
-    if "steps_count" in fields and patch.steps_count is not None and patch.steps_count < session.steps_count:
-        raise invalid(["body", "steps_count"], "steps_count never decreases")
-    if "status" in fields and patch.status is not None:
-        set_status(session, patch.status)
-    if "steps_count" in fields and patch.steps_count is not None:
-        session.steps_count = patch.steps_count
-    if "error" in fields:
+    if status is not None and not can_move(session.status, status):
+        raise conflict(f"A session cannot go from {session.status} to {status}")
+    changed = False
+    if status is not None and status != session.status:
+        set_status(session, status)
+        changed = True
+    if steps_count is not None and steps_count != session.steps_count:
+        session.steps_count = steps_count
+        changed = True
+    if "error" in fields and patch.error != session.error:
         session.error = patch.error
-    touch(session)
+        changed = True
+    if changed:
+        # A report that changes nothing keeps the ETag and updated_at.
+        touch(session)
     return session
 
 

@@ -9,8 +9,8 @@ from webapp.api.body import parse_body
 from webapp.api.responses import json_response, not_found
 from webapp.auth.resolver import api_auth, current_principal
 from webapp.domain.errors import ApiError
-from webapp.domain.ids import is_uuid
-from webapp.domain.schemas import SessionPatch, Strict
+from webapp.domain.ids import canonical_uuid
+from webapp.domain.schemas import EmptyBody, SessionPatch
 from webapp.domain.serialize import etag, session_json
 from webapp.extensions import db
 from webapp.models import FlowVersion, Session
@@ -22,31 +22,32 @@ from webapp.sessions import bp
 @api_auth
 def session_detail(session_id: str) -> Response:
     """Return a session with its strong ETag."""
-    return session_response(_session_or_404(session_id))
+    return session_response(session_or_404(session_id))
 
 
 @bp.patch("/sessions/<session_id>")
 @api_auth
 def session_update(session_id: str) -> Response:
     """Apply an external runtime's report (If-Match checked first)."""
-    session = _session_or_404(session_id, for_update=True)
-    _check_if_match(session)
-    patch = parse_body(SessionPatch)
-    session_service.patch_session(session, patch)
+    session = session_or_404(session_id, for_update=True)
+    check_if_match(session)
+    session_service.patch_session(session, parse_body(SessionPatch))
+    response = session_response(session)
     db.session.commit()
-    return session_response(session)
+    return response
 
 
 @bp.post("/sessions/<session_id>/cancel")
 @api_auth
 def session_cancel(session_id: str) -> Response:
     """Cancel a session that is not final."""
-    session = _session_or_404(session_id, for_update=True)
-    _check_if_match(session)
-    parse_body(Strict)
+    session = session_or_404(session_id, for_update=True)
+    check_if_match(session)
+    parse_body(EmptyBody)
     session_service.cancel_session(session)
+    response = session_response(session)
     db.session.commit()
-    return session_response(session)
+    return response
 
 
 def session_response(session: Session, status: int = 200) -> Response:
@@ -67,19 +68,19 @@ def session_response(session: Session, status: int = 200) -> Response:
     return json_response(body, status, {"ETag": etag(session.id, session.revision)})
 
 
-def _session_or_404(session_id: str, *, for_update: bool = False) -> Session:
-    org_id = current_principal().org_id
+def session_or_404(session_id: str, *, for_update: bool = False) -> Session:
+    """Return the organisation's session, or raise the one 404 (another organisation's too)."""
+    uid = canonical_uuid(session_id)
     session = (
-        session_service.get_session(org_id, session_id, for_update=for_update)
-        if is_uuid(session_id)
-        else None
+        session_service.get_session(current_principal().org_id, uid, for_update=for_update) if uid else None
     )
     if session is None:
         raise not_found("Session not found")
     return session
 
 
-def _check_if_match(session: Session) -> None:
+def check_if_match(session: Session) -> None:
+    """Refuse (412) a request whose If-Match names no current ETag of the session."""
     header = request.headers.get("If-Match")
     if header is None:
         return
