@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -71,10 +72,16 @@ def database_uri(migrated_database: str, tmp_path: Path) -> Iterator[str]:
 def app(database_uri: str, tmp_path: Path) -> Iterator[Flask]:
     """Create an app on a fresh database, inside an app context."""
     app = create_app(_config(database_uri, tmp_path))
+    # Requests of the test client reuse this app context, and with it `g`: start each with a fresh g.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+def _fresh_g() -> None:
+    g.__dict__.clear()
 
 
 @pytest.fixture
@@ -100,15 +107,21 @@ def api_key(org: Any) -> str:
 class ApiClient:
     """A test client that sends an API key (and optional extra headers) on every request."""
 
-    def __init__(self, client: FlaskClient, key: str, org: Any) -> None:
+    def __init__(self, client: FlaskClient, key: str | None, org: Any) -> None:
         self.client = client
         self.key = key
         self.org = org
 
     def open(self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        return self.client.open(
-            url, method=method, headers={"Api-key": self.key, **(headers or {})}, **kwargs
+        """Send a request the way a real server would run it: its own app context, g and database
+        session (torn down after the answer), after the test's own changes are committed."""
+        db.session.commit()
+        auth = {"Api-key": self.key} if self.key else {}
+        response = contextvars.Context().run(
+            self.client.open, url, method=method, headers={**auth, **(headers or {})}, **kwargs
         )
+        db.session.commit()  # end the test's read snapshot, so it sees what the request wrote
+        return response
 
     def get(self, url: str, **kwargs: Any) -> Any:
         return self.open("GET", url, **kwargs)
