@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("sessions", __name__)
 
-from webapp.sessions import api, pages  # noqa: E402,F401
+from webapp.sessions import api, pages, runs  # noqa: E402,F401
