@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp.database import begin_write
 from webapp.domain.schemas import FlowCreate, FlowVersionCreate
 from webapp.extensions import db
 from webapp.models import Flow, Organisation, Session, Step, StepRun
@@ -39,6 +40,8 @@ def build_flow(org: Organisation, steps: list[StepSpec], edges: list[EdgeSpec], 
             {"source_step_id": ids[a], "target_step_id": ids[b], "label": label} for a, b, label in edges
         ],
     }
+    db.session.commit()
+    begin_write()  # workers may be writing: take SQLite's lock up front, as requests do
     flow = flow_service.create_flow(org.id, FlowCreate(name=name))
     flow_service.create_version(flow, FlowVersionCreate.model_validate(body))
     db.session.commit()
@@ -56,6 +59,8 @@ def linear(*prompts: str, end: Template = "{{ last }}") -> tuple[list[StepSpec],
 
 def start(flow: Flow, inputs: dict[str, Any] | None = None, run: bool = True) -> str:
     """Start a session of the flow (run=True by default) and return its id."""
+    db.session.commit()
+    begin_write()
     session = session_service.start_session(flow, None, inputs or {}, run=run)
     db.session.commit()
     return session.id

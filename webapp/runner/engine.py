@@ -223,6 +223,8 @@ def execute(
     except LeaseLost:
         db.session.rollback()
         log.warning("session %s: lease lost by %s; another worker carries on", session_id, owner)
+    else:
+        log.info("session %s: run ended by %s", session_id, owner)
     return owner
 
 
@@ -298,7 +300,8 @@ def _acquire_and_start(session_id: str, owner: str, settings: Settings) -> Plan 
         where = graph.steps.get(interrupted.step_id) if interrupted else None
         _fail(
             session,
-            f"Gave up after {settings.max_attempts} attempts (FLASK_RUNNER_MAX_ATTEMPTS): the worker "
+            f"Gave up after {settings.max_attempts} attempt{'' if settings.max_attempts == 1 else 's'} "
+            "(FLASK_RUNNER_MAX_ATTEMPTS): the worker "
             "running this session stopped each time"
             + (f", the last time during step '{where.name}'" if where else "")
             + ". Check the workers' logs (memory, crashes) before running it again.",
@@ -548,7 +551,7 @@ def sweep(settings: Settings, requeue_new_after_s: float, limit: int = 200) -> l
     old_enough = or_(
         Session.status != "NEW", Session.created_at < now - timedelta(seconds=requeue_new_after_s)
     )
-    begin_write()
+    # Look first in a read transaction: an idle sweep never takes SQLite's write lock.
     candidates = list(
         db.session.execute(
             select(Session.id)
@@ -557,9 +560,10 @@ def sweep(settings: Settings, requeue_new_after_s: float, limit: int = 200) -> l
             .limit(limit)
         ).scalars()
     )
+    db.session.rollback()
     if not candidates:
-        db.session.rollback()
         return []
+    begin_write()
     claimed = list(
         db.session.execute(
             update(Session)

@@ -54,7 +54,8 @@ class EchoProvider:
         """Return the prompt as the answer."""
         if self.delay_s > timeout_s:
             time.sleep(max(0.0, timeout_s))
-            raise ProviderError(f"No echo within {timeout_s:.3g} s (delay {self.delay_s:g} s)", transient=True)
+            message = f"No echo within {timeout_s:.3g} s (delay {self.delay_s:g} s)"
+            raise ProviderError(message, transient=True)
         if self.delay_s:
             time.sleep(self.delay_s)
         return Completion(text=rendered.text)
