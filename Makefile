@@ -50,6 +50,9 @@ db: install
 demo: install
 	$(FLASK) demo
 
+# The app serves with the runner's consumer in-process (no other service); set FLASK_RUNNER_EMBEDDED=false
+# when separate `flask --app webapp worker` processes run instead.
+serve: export FLASK_RUNNER_EMBEDDED ?= true
 serve:
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
