@@ -108,12 +108,14 @@ def _claim(org_id: str, key: str, body_hash: str) -> int | Response:
     )
     db.session.add(record)
     try:
+        db.session.flush()
+        claim = record.id  # read before the commit: reading it after would open a write transaction
         db.session.commit()
     except IntegrityError:
         # Another request claimed the same key between our read and our insert.
         db.session.rollback()
         raise ApiError(409, IN_PROGRESS) from None
-    return record.id
+    return claim
 
 
 def _answer_existing(existing: IdempotencyRecord, body_hash: str) -> Response:
