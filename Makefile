@@ -53,8 +53,11 @@ demo: install
 # The app serves with the runner's consumer in-process (no other service); set FLASK_RUNNER_EMBEDDED=false
 # when separate `flask --app webapp worker` processes run instead.
 serve: export FLASK_RUNNER_EMBEDDED ?= true
+# The offline echo model answers after 1.5 s, so the demo's sessions visibly move through their steps.
+serve: export FLASK_MODEL_ECHO_DELAY_MS ?= 1500
+# Unless FLASK_OIDC_ISSUER names a real provider, a development OpenID provider runs beside the app (127.0.0.1:5001).
 serve:
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(BIN)/python -m webapp.devidp -- $(FLASK) run --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance/liveflows.db*

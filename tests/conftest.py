@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
 
 from tests import factories
@@ -69,9 +71,15 @@ def database_uri(migrated_database: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_uri: str, tmp_path: Path) -> Iterator[Flask]:
+def app_config() -> dict[str, Any]:
+    """Extra configuration for the test's app; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(database_uri: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
     """Create an app on a fresh database, inside an app context."""
-    app = create_app(_config(database_uri, tmp_path))
+    app = create_app({**_config(database_uri, tmp_path), **app_config})
     # Requests of the test client reuse this app context, and with it `g`: start each with a fresh g.
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with app.app_context():
@@ -154,4 +162,8 @@ def browser_client(client: FlaskClient, member: Any, org: Any) -> FlaskClient:
     with client.session_transaction() as sess:
         sess["user_id"] = member.id
         sess["org_id"] = org.id
+        sess["csrf_token"] = raw_token = secrets.token_hex(20)
+    # Like base.html's hx-headers: every request of this browser carries the session's CSRF token.
+    signed = URLSafeTimedSerializer(client.application.secret_key, salt="wtf-csrf-token").dumps(raw_token)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = signed
     return client

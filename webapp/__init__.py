@@ -33,6 +33,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     errors.init_app(app)
 
+    from webapp import security
+    from webapp.auth import oidc
+
+    security.init_app(app)
+    oidc.init_app(app)
+
     from webapp.api.meta import bp as meta_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.flows import bp as flows_bp
@@ -42,6 +48,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(flows_bp)
     app.register_blueprint(sessions_bp)
+
+    from webapp.settings import bp as settings_bp
+
+    app.register_blueprint(settings_bp)
 
     from webapp import cli
 

@@ -41,6 +41,9 @@ def _http_error(err: HTTPException) -> Response:
     if is_page_request():
         return _page(code, err.description or "")
     detail = {404: "Not Found", 405: "Method Not Allowed"}.get(code, err.description or err.name)
+    if code == 429:
+        # Rate limited (webapp/security.py adds Retry-After); the description names the limit.
+        detail = f"Too many requests ({err.description}); retry after the delay in Retry-After"
     response = error_response(ApiError(code, detail))
     if code == 405 and err.get_response().headers.get("Allow"):
         response.headers["Allow"] = err.get_response().headers["Allow"]

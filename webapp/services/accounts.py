@@ -103,7 +103,9 @@ def add_member(org_id: str, email: str, role: str) -> Membership:
     _check_role(role)
     users = db.session.execute(select(User).where(func.lower(User.email) == email)).scalars().all()
     # Prefer the account that has signed in most recently; else the invitation waiting for them.
-    user = max(users, key=lambda u: (u.last_login_at is not None, u.last_login_at or u.created_at), default=None)
+    user = max(
+        users, key=lambda u: (u.last_login_at is not None, u.last_login_at or u.created_at), default=None
+    )
     if user is None:
         user = User(email=email)
         db.session.add(user)
@@ -145,7 +147,9 @@ def _check_role(role: str) -> None:
 
 def _get(org_id: str, membership_id: int) -> Membership:
     membership = db.session.execute(
-        select(Membership).where(Membership.id == membership_id, Membership.org_id == org_id).with_for_update()
+        select(Membership)
+        .where(Membership.id == membership_id, Membership.org_id == org_id)
+        .with_for_update()
     ).scalar_one_or_none()
     if membership is None:
         raise ApiError(404, "Not found")
