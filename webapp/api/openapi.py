@@ -209,8 +209,9 @@ def _paths() -> dict[str, Any]:
                 "Run a NEW session with the built-in runner",
                 ("202", _ref(s.SessionRead), "Queued"),
                 body=s.EmptyBody,
-                params=[session_id],
-                errors=write,
+                params=[session_id, IF_MATCH],
+                errors=(*write, "412"),
+                headers=ETAG,
             )
         },
         "/sessions/{session_id}/cancel": {
