@@ -130,7 +130,13 @@ STATUS_MIX = ["COMPLETED"] * 6 + ["FAILED"] * 2 + ["CANCELLED", "RUNNING", "WAIT
 
 @click.command()
 @click.option("--sessions", "per_flow", default=24, show_default=True, help="Past sessions per live flow")
-def demo(per_flow: int) -> None:
+@click.option(
+    "--runs/--no-runs",
+    default=True,
+    show_default=True,
+    help="Also run sessions through the runner now, and queue some to start over the next minutes",
+)
+def demo(per_flow: int, runs: bool) -> None:
     """Fill the demo organisation with example flows and sessions, and print an API key."""
     rng = random.Random(7)
     org = db.session.get(Organisation, DEMO_ORG_ID)
@@ -172,6 +178,11 @@ def demo(per_flow: int) -> None:
         fh.write(key + "\n")
     click.echo(f"Demo organisation: {DEMO_ORG_ID} ({len(flows)} flows added)")
     click.echo(f"API key (shown once, also saved to {path}):\n{key}")
+    if runs:
+        from webapp.runner.demo import run_demo_sessions
+
+        ran, queued = run_demo_sessions(DEMO_ORG_ID, SAMPLES)
+        click.echo(f"Runner: {ran} sessions ran; {queued} more start over the next minutes (needs a worker)")
 
 
 def _past_sessions(flow: Flow, count: int, rng: random.Random) -> None:

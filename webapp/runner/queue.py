@@ -10,6 +10,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from flask import Flask
@@ -90,10 +91,13 @@ class Runner:
         self._task = huey.task(name="run_session")(self.execute)
         return huey
 
-    def enqueue(self, session_id: str) -> None:
-        """Put a session on the queue; a worker will execute it."""
+    def enqueue(self, session_id: str, delay_s: float = 0.0) -> None:
+        """Put a session on the queue (after `delay_s` seconds); a worker will execute it."""
         _ = self.huey
-        self._task(session_id)
+        if delay_s > 0:
+            self._task.schedule(args=(session_id,), delay=delay_s)
+        else:
+            self._task(session_id)
 
     # ---- execution -----------------------------------------------------------------------------
 
@@ -184,10 +188,15 @@ class Runner:
         self.start_sweeper(consumer.stop_flag)
         log.info("embedded runner started (%s queue)", self.queue_kind())
 
-        def stop() -> None:
-            # Let running sessions hand back between steps instead of waiting for their leases.
-            consumer.stop_flag.set()
-            for _, thread in consumer.worker_threads:
-                thread.join(timeout=5)
+        atexit.register(self.stop_embedded)
 
-        atexit.register(stop)
+    def stop_embedded(self, timeout_s: float = 5.0) -> None:
+        """Stop the embedded consumer; running sessions hand back between steps (at exit, too)."""
+        consumer, self.consumer = self.consumer, None
+        if consumer is None:
+            return
+        consumer.stop_flag.set()
+        deadline = time.monotonic() + timeout_s
+        for _, thread in consumer.worker_threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        atexit.unregister(self.stop_embedded)
