@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.auth.credentials import API_KEY_PREFIX, make_secret
 from webapp.domain.ids import is_org_id, new_org_id
 from webapp.extensions import db
 from webapp.models import ApiKey, Membership, Organisation, User
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def init_app(app: Flask) -> None:
@@ -68,6 +72,9 @@ def members_add(email: str, org_id: str, role: str) -> None:
 
 def create_org(name: str, org_id: str | None = None) -> str:
     """Create an organisation and return its id."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise click.BadParameter("must be 1 to 200 characters", param_hint="NAME")
     if org_id is not None and not is_org_id(org_id):
         raise click.BadParameter("must be org_ followed by 16 or more letters and digits", param_hint="--id")
     if org_id is not None and db.session.get(Organisation, org_id) is not None:
@@ -82,6 +89,8 @@ def create_api_key(org_id: str, name: str = "", created_by_id: str | None = None
     """Create an API key and return the secret (only its hash is stored)."""
     if db.session.get(Organisation, org_id) is None:
         raise click.BadParameter(f"no organisation {org_id}", param_hint="--org")
+    if len(name) > 200:
+        raise click.BadParameter("must be at most 200 characters", param_hint="--name")
     new = make_secret(API_KEY_PREFIX)
     db.session.add(
         ApiKey(
@@ -102,7 +111,14 @@ def add_member(email: str, org_id: str, role: str = "member") -> Membership:
     if db.session.get(Organisation, org_id) is None:
         raise click.BadParameter(f"no organisation {org_id}", param_hint="--org")
     email = email.strip().lower()
-    user = db.session.execute(select(User).where(User.email == email)).scalars().first()
+    if not EMAIL_RE.match(email):
+        raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
+    # Sign-in may have stored the address with capitals; match it whatever its case.
+    user = (
+        db.session.execute(select(User).where(func.lower(User.email) == email).order_by(User.created_at))
+        .scalars()
+        .first()
+    )
     if user is None:
         user = User(email=email)
         db.session.add(user)
