@@ -111,7 +111,7 @@ def add_member(email: str, org_id: str, role: str = "member") -> Membership:
     if db.session.get(Organisation, org_id) is None:
         raise click.BadParameter(f"no organisation {org_id}", param_hint="--org")
     email = email.strip().lower()
-    if not EMAIL_RE.match(email):
+    if not EMAIL_RE.fullmatch(email):
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
     # Sign-in may have stored the address with capitals; match it whatever its case.
     user = (

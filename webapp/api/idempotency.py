@@ -40,7 +40,7 @@ def idempotent(create: Callable[[], Response]) -> Response:
         response = create()
         db.session.commit()
         return response
-    if not KEY_RE.match(key):
+    if not KEY_RE.fullmatch(key):
         raise validation_error(
             [
                 {

@@ -18,7 +18,7 @@ def new_org_id() -> str:
 
 def is_org_id(value: str) -> bool:
     """Tell whether a string is a well-formed organisation id."""
-    return bool(ORG_ID_RE.match(value))
+    return bool(ORG_ID_RE.fullmatch(value))
 
 
 def is_uuid(value: str) -> bool:
