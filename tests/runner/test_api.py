@@ -129,3 +129,16 @@ def test_cancel_of_a_queued_session_means_it_never_starts(api: Any, org: Any) ->
 
     assert api.get(f"/sessions/{created['id']}").json["status"] == "CANCELLED"
     assert api.get(f"/sessions/{created['id']}/steps").json == []
+
+
+def test_a_queue_that_is_down_does_not_fail_the_request(api: Any, org: Any, app: Any) -> None:
+    app.config.update(RUNNER_QUEUE="redis", REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    flow = build_flow(org, *linear("x"))
+    session_id = start(flow, run=False)
+
+    created = api.post(f"/live_flows/{flow.id}/sessions", json={"run": True})
+    handed = api.post(f"/sessions/{session_id}/run")
+
+    assert created.status_code == 201 and handed.status_code == 202
+    # Both are stored with run=True: the sweeper enqueues them once the queue is back.
+    assert fresh(created.json["id"]).run is True and fresh(session_id).run is True

@@ -7,12 +7,16 @@ Selects the pages use (timelines, paths, heat overlays).
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app
 
 from webapp.domain.errors import conflict
 from webapp.models import Session
 from webapp.runner.queue import Runner
 from webapp.services.sessions import touch
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Runner", "current_runner", "enqueue", "init_app", "provider_label", "request_run"]
 
@@ -32,8 +36,15 @@ def current_runner() -> Runner:
 
 
 def enqueue(session_id: str) -> None:
-    """Hand a session to the runner (call after the session's transaction committed)."""
-    current_runner().enqueue(session_id)
+    """Hand a session to the runner (call after the session's transaction committed).
+
+    A queue that is down does not fail the request: the session is stored with run=True, and
+    the sweeper enqueues it again after FLASK_RUNNER_REQUEUE_NEW_AFTER_S.
+    """
+    try:
+        current_runner().enqueue(session_id)
+    except Exception:
+        log.exception("could not enqueue session %s; the sweeper will retry", session_id)
 
 
 def request_run(session: Session) -> None:
