@@ -1,4 +1,4 @@
-"""Database engine tuning: SQLite pragmas for a safe embedded default."""
+"""Database engine tuning: SQLite pragmas for a safe embedded default, a lock timeout on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,13 +12,27 @@ from webapp.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    """Turn on WAL, a busy timeout and foreign keys for every SQLite connection."""
+    """Turn on WAL, a busy timeout and foreign keys on SQLite; bound lock waits on PostgreSQL.
+
+    Either way a request waits at most SQLITE_BUSY_TIMEOUT_MS (DATABASE_LOCK_TIMEOUT_MS on
+    PostgreSQL, the same by default) for a lock, then answers 503 with Retry-After.
+    """
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
-    _configure_sqlite(engine, busy_ms)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, busy_ms)
+    elif engine.dialect.name == "postgresql":
+        _configure_postgresql(engine, int(app.config.get("DATABASE_LOCK_TIMEOUT_MS", busy_ms)))
+
+
+def _configure_postgresql(engine: Engine, lock_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # PostgreSQL would wait for a row lock forever; fail (55P03, an OperationalError) instead.
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {lock_ms}")
+        dbapi_conn.commit()
 
 
 def _configure_sqlite(engine: Engine, busy_ms: int) -> None:

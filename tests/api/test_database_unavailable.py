@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask, has_request_context
-from sqlalchemy import event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from tests.api.contract import assert_conforms, snapshot
@@ -153,3 +153,27 @@ def test_a_database_that_is_down_is_503_everywhere_including_healthz(tmp_path, b
     assert client.get("/openapi.json").status_code == 200  # needs no database
     with down.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="locks a PostgreSQL row")
+def test_a_session_row_locked_on_postgresql_is_503_after_the_lock_timeout_and_changes_nothing(
+    api, database_uri, tmp_path
+):
+    flow = make_flow(api.org)
+    session = make_session(flow, "RUNNING")
+    api.get("/flows/")
+    before = snapshot()
+    impatient = other_app(database_uri, tmp_path, DATABASE_LOCK_TIMEOUT_MS=100)
+    locker = create_engine(database_uri)
+    with locker.connect() as conn:
+        conn.execute(text("SELECT id FROM sessions WHERE id = :id FOR UPDATE"), {"id": session.id})
+        response = impatient.test_client().patch(
+            f"/sessions/{session.id}", json={"steps_count": 9}, headers={"Api-key": api.key}
+        )
+        conn.rollback()
+    locker.dispose()
+    with impatient.app_context():
+        db.engine.dispose()
+
+    assert_503(response)
+    assert snapshot() == before
