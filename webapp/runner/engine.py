@@ -281,8 +281,9 @@ def _acquire_and_start(session_id: str, owner: str, settings: Settings) -> Plan 
     if acquired != 1:
         db.session.rollback()
         return None
-    session = db.session.execute(select(Session).where(Session.id == session_id)).scalar_one()
-    db.session.refresh(session)
+    session = db.session.execute(
+        select(Session).where(Session.id == session_id).execution_options(populate_existing=True)
+    ).scalar_one()
     graph = load_graph(session.flow_version_id)
     runs = list(
         db.session.execute(
@@ -295,7 +296,7 @@ def _acquire_and_start(session_id: str, owner: str, settings: Settings) -> Plan 
         interrupted = runs[-1]
         interrupted.status = "INTERRUPTED"
         interrupted.finished_at = now
-        interrupted.error = "The worker running this step stopped (its lease expired); the step ran again."
+        interrupted.error = "The worker running this step stopped (its lease expired)."
     if session.run_attempts > settings.max_attempts:
         where = graph.steps.get(interrupted.step_id) if interrupted else None
         _fail(
@@ -308,6 +309,8 @@ def _acquire_and_start(session_id: str, owner: str, settings: Settings) -> Plan 
         )
         db.session.commit()
         return None
+    if interrupted is not None:
+        interrupted.error = f"{interrupted.error} It started again as attempt {interrupted.attempt + 1}."
     if session.status in ("NEW", "WAITING"):
         set_status(session, "RUNNING")
     context = Context(inputs=dict(session.inputs or {}))
