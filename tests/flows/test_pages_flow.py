@@ -23,7 +23,7 @@ def _version_ids(flow: Flow) -> dict[int, str]:
     rows = db.session.execute(
         db.select(FlowVersion.number, FlowVersion.id).where(FlowVersion.flow_id == flow.id)
     )
-    return dict(rows.tuples().all())
+    return {int(row.number): str(row.id) for row in rows}
 
 
 def _session_rows(html: str) -> list[str]:
