@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import orjson
 from flask import Response, current_app, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from webapp.api.body import raw_json_body
@@ -80,7 +80,7 @@ def idempotent(create: Callable[[], Response]) -> Response:
     return response
 
 
-def _scope(org_id: str, key: str) -> tuple[object, ...]:
+def _scope(org_id: str, key: str) -> tuple[ColumnElement[bool], ...]:
     return (
         IdempotencyRecord.org_id == org_id,
         IdempotencyRecord.method == request.method,
