@@ -50,7 +50,12 @@ def test_full_login_links_the_invitation_and_lands_on_the_flow_list(
     assert answer.headers["Location"] == "/ui/flows"
     db.session.expire_all()
     user = db.session.get(User, invited.id)
-    assert (user.issuer, user.sub, user.email, user.name) == (idp.issuer, "ada-sub", "ada@example.com", "Ada Lovelace")
+    assert (user.issuer, user.sub, user.email, user.name) == (
+        idp.issuer,
+        "ada-sub",
+        "ada@example.com",
+        "Ada Lovelace",
+    )
     assert user.last_login_at is not None
     assert session_of(client)["user_id"] == invited.id
     assert client.get("/ui/settings/members").status_code == 200
@@ -96,7 +101,9 @@ def test_a_wrong_pkce_verifier_fails_where_the_provider_checks_pkce(
     assert_signed_out(client)
 
 
-def test_oidc_provider_mock_0_3_alone_does_not_check_pkce(client: FlaskClient, idp: Provider, invited: User) -> None:
+def test_oidc_provider_mock_0_3_alone_does_not_check_pkce(
+    client: FlaskClient, idp: Provider, invited: User
+) -> None:
     # Why the probe checks PKCE: without it the provider accepts any verifier (a known gap of 0.3.x).
     idp.probe.enforce_pkce = False
     verified(idp, "ada-sub", "ada@example.com")
@@ -124,7 +131,9 @@ def test_a_callback_with_the_state_of_another_browser_is_refused(
     assert client.get(local(callback)).status_code == 302  # the right browser still can
 
 
-def test_a_callback_used_twice_is_refused_the_second_time(client: FlaskClient, idp: Provider, invited: User) -> None:
+def test_a_callback_used_twice_is_refused_the_second_time(
+    client: FlaskClient, idp: Provider, invited: User
+) -> None:
     verified(idp, "ada-sub", "ada@example.com")
     callback = idp.authorize(begin(client), "ada-sub")
     assert client.get(local(callback)).status_code == 302
@@ -176,7 +185,9 @@ def test_a_discovery_document_naming_another_issuer_stops_sign_in_before_the_red
     assert idp.requests_to("/oauth2/authorize") == []
 
 
-def test_an_id_token_from_another_issuer_is_refused(client: FlaskClient, idp: Provider, invited: User) -> None:
+def test_an_id_token_from_another_issuer_is_refused(
+    client: FlaskClient, idp: Provider, invited: User
+) -> None:
     # The provider names itself after the host it is asked on: via "localhost" its tokens say another iss.
     port = idp.server.server_port
     idp.probe.discovery_changes = {"token_endpoint": f"http://localhost:{port}/oauth2/token"}
@@ -198,7 +209,9 @@ def test_the_audience_must_be_this_client_even_when_azp_names_it(app: Flask, idp
     key = jwk.RSAKey.generate_key(2048, parameters={"kid": "k1"})
     now = 1_900_000_000
     claims = {"iss": idp.issuer, "sub": "s", "aud": "another-client", "azp": app.config["OIDC_CLIENT_ID"]}
-    token = jwt.encode({"alg": "RS256", "kid": "k1"}, {**claims, "iat": now, "exp": now + 600, "nonce": "n"}, key)
+    token = jwt.encode(
+        {"alg": "RS256", "kid": "k1"}, {**claims, "iat": now, "exp": now + 600, "nonce": "n"}, key
+    )
     client = oidc._make_client(app)
     client.server_metadata.update(
         {"issuer": idp.issuer, "jwks": {"keys": [key.as_dict(private=False)]}, "_loaded_at": 1}
@@ -209,7 +222,9 @@ def test_the_audience_must_be_this_client_even_when_azp_names_it(app: Flask, idp
         assert client.parse_id_token({"id_token": token}, nonce="n", leeway=10**10)["sub"] == "s"
         # ... the options the app passes refuse it.
         with pytest.raises(InvalidClaimError, match="aud"):
-            client.parse_id_token({"id_token": token}, nonce="n", claims_options=oidc.claims_options(), leeway=10**10)
+            client.parse_id_token(
+                {"id_token": token}, nonce="n", claims_options=oidc.claims_options(), leeway=10**10
+            )
 
 
 def test_a_user_is_known_by_issuer_and_sub_and_keeps_email_and_name_current(
@@ -242,7 +257,9 @@ def test_another_account_with_the_same_email_does_not_take_over_a_linked_user(
     assert session_of(impostor)["user_id"] != invited.id
 
 
-def test_an_unverified_email_does_not_claim_an_invitation(client: FlaskClient, idp: Provider, invited: User) -> None:
+def test_an_unverified_email_does_not_claim_an_invitation(
+    client: FlaskClient, idp: Provider, invited: User
+) -> None:
     idp.set_user("eve-sub", email="ada@example.com", email_verified=False, name="Eve")
 
     answer = sign_in(client, idp, "eve-sub")
@@ -296,7 +313,9 @@ def test_next_only_ever_redirects_to_a_page_of_the_app(
     assert answer.headers["Location"] == lands_on
 
 
-def test_a_page_that_needs_sign_in_comes_back_after_it(client: FlaskClient, idp: Provider, invited: User) -> None:
+def test_a_page_that_needs_sign_in_comes_back_after_it(
+    client: FlaskClient, idp: Provider, invited: User
+) -> None:
     verified(idp, "ada-sub", "ada@example.com")
     to_login = client.get("/ui/settings/members")
     assert to_login.headers["Location"] == "/auth/login?next=/ui/settings/members"
@@ -340,7 +359,11 @@ def test_logout_clears_the_session_and_ends_it_at_the_provider_with_an_id_token_
     assert session_of(client) == {}
     assert client.get("/ui/settings/tokens").headers["Location"].startswith("/auth/login")
     claims = json.loads(_b64(id_token.split(".")[1]))
-    assert (claims["iss"], claims["sub"], claims["aud"]) == (idp.issuer, "ada-sub", [idp.config()["OIDC_CLIENT_ID"]])
+    assert (claims["iss"], claims["sub"], claims["aud"]) == (
+        idp.issuer,
+        "ada-sub",
+        [idp.config()["OIDC_CLIENT_ID"]],
+    )
 
 
 def _b64(part: str) -> bytes:
