@@ -55,9 +55,11 @@ demo: install
 serve: export FLASK_RUNNER_EMBEDDED ?= true
 # The offline echo model answers after 1.5 s, so the demo's sessions visibly move through their steps.
 serve: export FLASK_MODEL_ECHO_DELAY_MS ?= 1500
-# Unless FLASK_OIDC_ISSUER names a real provider, a development OpenID provider runs beside the app (127.0.0.1:5001).
+# Unless FLASK_OIDC_ISSUER names a real provider, a development OpenID provider runs beside the app
+# (127.0.0.1:$(DEV_IDP_PORT)). `make run PORT=5010 DEV_IDP_PORT=5011` when 5000/5001 are taken.
+serve: export DEV_IDP_PORT ?= 5001
 serve:
-	$(BIN)/python -m webapp.devidp -- $(FLASK) run --host 127.0.0.1 --port 5000
+	$(BIN)/python -m webapp.devidp -- $(FLASK) run --host 127.0.0.1 --port $(or $(PORT),5000)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance/liveflows.db*

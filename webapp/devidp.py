@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 HOST = "127.0.0.1"
@@ -26,6 +27,7 @@ DEFAULT_PORT = 5001
 CLIENT_ID = "live-flows-dev"
 CLIENT_SECRET = "live-flows-dev-secret"
 DEMO_USERS = (("demo@example.com", "Demo User"),)
+TEMPLATES = os.path.join(os.path.dirname(__file__), "..", "templates", "devidp")
 
 
 def provider_app(users: Sequence[tuple[str, str]] = DEMO_USERS) -> Any:
@@ -46,6 +48,10 @@ def provider_app(users: Sequence[tuple[str, str]] = DEMO_USERS) -> Any:
     # The mock wraps itself in Werkzeug's interactive debugger; a sign-in page needs no remote console.
     app.debug = False
     app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # type: ignore[method-assign]
+    # Its own cookie name: on 127.0.0.1 the app's "session" cookie is shared across ports.
+    app.config["SESSION_COOKIE_NAME"] = "dev_idp_session"
+    # Local look and a "development provider" banner instead of the mock's CDN stylesheet.
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(TEMPLATES), app.jinja_loader])  # type: ignore[list-item]
 
     @app.before_request
     def _verified_email_users() -> None:

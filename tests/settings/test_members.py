@@ -132,3 +132,11 @@ def test_an_admin_of_one_organisation_is_only_a_member_elsewhere(app: Flask, org
     browser = signed_in(app, ada, other)
 
     assert browser.post(PAGE, data={"email": "x@example.com", "role": "member"}).status_code == 403
+
+
+def test_the_add_form_offers_the_member_role_by_default(browser_client: FlaskClient) -> None:
+    html = browser_client.get(PAGE).get_data(as_text=True)
+    form = html.split('id="member-role"')[1].split("</select>")[0]
+
+    assert '<option value="member" selected>' in form
+    assert '<option value="admin">' in form
