@@ -46,12 +46,18 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's lower() folds ASCII only; PostgreSQL's folds all of Unicode. Make `q` agree.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the lock up front: a deferred transaction that later writes fails at
         # once (SQLITE_BUSY, no waiting) when another writer committed in between.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes(conn) else "BEGIN")
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _writes(conn: Any) -> bool:

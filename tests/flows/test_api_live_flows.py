@@ -245,6 +245,19 @@ def test_q_matches_names_containing_it_case_insensitively(api):
     assert len(names("")) == 5
 
 
+def test_q_folds_the_case_of_any_letter_on_every_database(api):
+    for name in ("ÄRGER bot", "Straße", "other"):
+        make_flow(api.org, name)
+
+    def names(q):
+        return [f["name"] for f in api.get("/live_flows/", query_string={"q": q}).get_json()]
+
+    assert names("ärger") == ["ÄRGER bot"]
+    assert names("ÄrGeR") == ["ÄRGER bot"]
+    assert names("STRASSE") == []  # folding is lower-casing, not casefolding: both databases agree
+    assert names("STRAẞE") == ["Straße"]
+
+
 def test_live_flow_detail_is_the_same_object_as_in_the_list(api, catalogue):
     listed = {f["id"]: f for f in api.get("/live_flows/?sessions_limit=3&session_status=FAILED").get_json()}
 
