@@ -316,3 +316,22 @@ def test_an_unknown_path_is_a_json_404_and_a_wrong_method_a_json_405(api):
     assert (missing.status_code, missing.get_json()) == (404, {"detail": "Not Found"})
     assert (wrong.status_code, wrong.get_json()) == (405, {"detail": "Method Not Allowed"})
     assert "GET" in wrong.headers["Allow"]
+
+
+def nested(levels: int) -> bytes:
+    """A session body whose deepest JSON container sits `levels` levels down (the body itself is 1)."""
+    lists = levels - 3  # the body, inputs and inputs.a are the first three levels
+    return b'{"inputs": {"a": ' + b"[" * (lists + 1) + b"]" * (lists + 1) + b"}}"
+
+
+def test_json_nested_64_levels_is_accepted_and_65_is_422(api, flow):
+    path = f"/live_flows/{flow.id}/sessions"
+
+    deep_enough = api.post(path, data=nested(64), content_type="application/json")
+    too_deep = api.post(path, data=nested(65), content_type="application/json")
+    far_too_deep = api.post(path, data=nested(5000), content_type="application/json")
+
+    assert deep_enough.status_code == 201
+    assert_fastapi_422(too_deep)
+    assert len(too_deep.get_json()["detail"][0]["loc"]) == 65
+    assert far_too_deep.status_code in (400, 422)  # the parser's own limit, or ours: never a 500

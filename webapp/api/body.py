@@ -14,6 +14,7 @@ from webapp.api.responses import ApiError, from_pydantic, validation_error
 M = TypeVar("M", bound=BaseModel)
 _INT = re.compile(r"^[+-]?[0-9]+$")
 NUL_MSG = "NUL characters (\\u0000) are not allowed"
+MAX_DEPTH = 64
 
 
 def raw_json_body() -> tuple[bytes, Any]:
@@ -58,29 +59,42 @@ def validate_body(model: type[M], data: Any) -> M:
         raise validation_error(
             [{"loc": ["body"], "msg": "Input should be a valid dictionary or object", "type": "dict_type"}]
         )
+    nul, too_deep = _inspect(data)
+    if too_deep is not None:
+        # Answers embed what was sent a few levels down; keep it well inside orjson's nesting limit.
+        msg = f"JSON nested deeper than {MAX_DEPTH} levels"
+        raise validation_error([{"loc": too_deep, "msg": msg, "type": "value_error"}])
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise from_pydantic(exc, ("body",)) from None
     # PostgreSQL text and JSONB cannot hold NUL; refuse it everywhere so both databases agree.
-    nul = list(_nul_locations(data, ["body"]))
     if nul:
         raise validation_error([{"loc": loc, "msg": NUL_MSG, "type": "value_error"} for loc in nul[:20]])
     return parsed
 
 
-def _nul_locations(value: Any, loc: list[str | int]) -> Any:
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield loc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                yield [*loc, key]
-            yield from _nul_locations(item, [*loc, key])
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _nul_locations(item, [*loc, i])
+def _inspect(data: Any) -> tuple[list[list[str | int]], list[str | int] | None]:
+    """Return where strings hold NUL, and the first place nested deeper than MAX_DEPTH (or None)."""
+    nul: list[list[str | int]] = []
+    stack: list[tuple[Any, list[str | int]]] = [(data, ["body"])]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                nul.append(loc)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if len(loc) > MAX_DEPTH:
+            return nul, loc
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and "\x00" in key:
+                nul.append([*loc, key])
+            stack.append((item, [*loc, key]))
+    nul.sort(key=str)
+    return nul, None
 
 
 def _query_error(name: str | list[str | int], msg: str, type_: str) -> ApiError:
