@@ -201,6 +201,14 @@ def test_keys_are_scoped_to_the_path(api):
     assert flow.get_json()["detail"][0]["loc"] == ["body", "name"]
 
 
+def test_a_flow_id_in_either_case_is_one_scope(api, flow):
+    lower = api.post(f"/live_flows/{flow.id}/sessions", json={}, headers={"Idempotency-Key": "case"})
+    upper = api.post(f"/live_flows/{flow.id.upper()}/sessions", json={}, headers={"Idempotency-Key": "case"})
+
+    assert upper.get_json()["id"] == lower.get_json()["id"]
+    assert count(Session) == 1
+
+
 def test_keys_are_scoped_to_the_method(api):
     db.session.add(
         IdempotencyRecord(

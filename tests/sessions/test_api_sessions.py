@@ -157,6 +157,14 @@ def test_a_patch_to_the_current_status_is_allowed_and_changes_nothing(api, flow,
     assert response.get_json()["updated_at"] == "2020-01-01T00:00:00Z"
 
 
+def test_steps_count_may_reach_the_largest_integer_column_value(api, flow):
+    session = make_session(flow, "RUNNING")
+
+    response = api.patch(f"/sessions/{session.id}", json={"steps_count": 2**31 - 1})
+
+    assert (response.status_code, response.get_json()["steps_count"]) == (200, 2**31 - 1)
+
+
 def test_steps_count_never_decreases(api, flow):
     session = make_session(flow, "RUNNING", steps_count=5)
 
@@ -186,6 +194,8 @@ def test_a_decreasing_steps_count_is_judged_before_the_state_rules(api, flow):
         ({"steps_count": None}, ["body", "steps_count"]),
         ({"steps_count": -1}, ["body", "steps_count"]),
         ({"steps_count": "many"}, ["body", "steps_count"]),
+        ({"steps_count": 2**31}, ["body", "steps_count"]),
+        ({"steps_count": 10**30}, ["body", "steps_count"]),
         ({"error": 5}, ["body", "error"]),
         ({"inputs": {}}, ["body", "inputs"]),
         ({"id": "x"}, ["body", "id"]),

@@ -80,11 +80,16 @@ def idempotent(create: Callable[[], Response]) -> Response:
     return response
 
 
+def _path() -> str:
+    # Ids in paths are UUIDs, accepted in either case: one resource, one scope.
+    return request.path.lower()
+
+
 def _scope(org_id: str, key: str) -> tuple[ColumnElement[bool], ...]:
     return (
         IdempotencyRecord.org_id == org_id,
         IdempotencyRecord.method == request.method,
-        IdempotencyRecord.path == request.path,
+        IdempotencyRecord.path == _path(),
         IdempotencyRecord.key == key,
     )
 
@@ -104,7 +109,7 @@ def _claim(org_id: str, key: str, body_hash: str) -> int | Response:
         db.session.delete(existing)
         db.session.flush()
     record = IdempotencyRecord(
-        org_id=org_id, method=request.method, path=request.path, key=key, body_hash=body_hash, created_at=now
+        org_id=org_id, method=request.method, path=_path(), key=key, body_hash=body_hash, created_at=now
     )
     db.session.add(record)
     try:

@@ -30,6 +30,8 @@ Timestamp = Annotated[
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 StepTypeName = Literal["START", "PROMPT", "CONDITION", "END"]
+# The largest value an INTEGER column holds on PostgreSQL (and SQLite): bigger ones are 422, not 500.
+MAX_INT = 2_147_483_647
 
 
 class Strict(BaseModel):
@@ -103,7 +105,7 @@ class SessionCreate(Strict):
 
 class SessionPatch(Strict):
     status: SessionStatus | None = None
-    steps_count: Annotated[int | None, Field(ge=0)] = None
+    steps_count: Annotated[int | None, Field(ge=0, le=MAX_INT)] = None
     error: str | None = None
 
     @field_validator("status", "steps_count")
