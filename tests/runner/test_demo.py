@@ -21,7 +21,7 @@ def test_demo_runs_sessions_and_queues_live_ones(app: Flask, runner: Any, tmp_pa
     result = runner.invoke(args=["demo", "--sessions", "2"])
 
     assert result.exit_code == 0, result.output
-    assert "Runner: 18 sessions ran; 12 more start over the next minutes" in result.output
+    assert "Runner: 18 sessions ran; 30 more start over the next minutes" in result.output
     db.session.rollback()
     ran = db.session.execute(
         select(Session).where(Session.org_id == DEMO_ORG_ID, Session.run.is_(True))
@@ -34,8 +34,8 @@ def test_demo_runs_sessions_and_queues_live_ones(app: Flask, runner: Any, tmp_pa
     assert all("Undefined variable in step 'start'" in (s.error or "") for s in by_status["FAILED"])
     assert all(s.output for s in by_status["COMPLETED"])
     queued = by_status["NEW"]
-    assert len(queued) == 12 and all(s.lease_owner == QUEUED for s in queued)
+    assert len(queued) == 30 and all(s.lease_owner == QUEUED for s in queued)
     assert current_runner().sweep() == []  # not started early by the sweeper
     assert db.session.execute(select(StepRun.id).where(StepRun.session_id == queued[0].id)).first() is None
     pending = current_runner().huey.pending()
-    assert len(pending) == 12 and all(task.eta is not None for task in pending)
+    assert len(pending) == 30 and all(task.eta is not None for task in pending)

@@ -17,7 +17,7 @@ from webapp.runner.providers import EchoProvider
 from webapp.services import sessions as session_service
 
 # Seconds between two live demo sessions: the demo keeps moving for a few minutes after `make run`.
-LIVE_SPACING_S = 12.0
+LIVE_SPACING_S = 15.0
 
 
 def run_demo_sessions(
@@ -25,7 +25,7 @@ def run_demo_sessions(
     samples: dict[str, list[dict[str, Any]]],
     *,
     history_per_flow: int = 6,
-    live_per_flow: int = 4,
+    live_per_flow: int = 10,
     seed: int = 11,
 ) -> tuple[int, int]:
     """Execute some sessions now (echo, no delay) and queue others to start over the next minutes.
