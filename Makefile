@@ -62,4 +62,4 @@ serve:
 	$(BIN)/python -m webapp.devidp -- $(FLASK) run --host 127.0.0.1 --port $(or $(PORT),5000)
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance/liveflows.db*
+	rm -rf $(VENV) node_modules static/vendor instance/liveflows.db* instance/runner-queue.db*
