@@ -114,6 +114,7 @@ def page(browser: Browser, live: LiveServer, request: pytest.FixtureRequest) -> 
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     if not page.is_closed():
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky header belongs at the top of a full-page shot
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert errors == [], errors  # no script errors, no CSP violations, no failed loads

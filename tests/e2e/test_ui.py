@@ -38,6 +38,24 @@ def test_the_flow_list_loads_and_searches_as_you_type(page: Page, live: LiveServ
     expect(rows.first).to_contain_text("Contract draft")
 
 
+def test_flow_list_counts_refresh_live(page: Page, live: LiveServer) -> None:
+    flow = factories.make_flow(live.org, "Support triage")
+    running = factories.make_session(flow, "RUNNING")
+    page.goto(f"{live.url}/ui/flows")
+    row = page.locator(f"#flow-{flow.id}")
+    expect(row.locator(".count--failed .count-n")).to_have_text("0")
+    with requests.Session() as http:
+        http.patch(
+            f"{live.url}/sessions/{running.id}",
+            json={"status": "FAILED", "error": "boom"},
+            headers={"Api-key": live.api_key},
+            timeout=5,
+        ).raise_for_status()
+    expect(row.locator(".count--failed .count-n")).to_have_text("1", timeout=3000)
+    expect(row.locator(".count--running .count-n")).to_have_text("0")
+    expect(row).to_have_class(re.compile(r"\bis-flash\b"), timeout=500)
+
+
 def test_choosing_a_version_swaps_the_diagram_in_place(page: Page, live: LiveServer) -> None:
     flow = factories.make_flow(live.org, "Support triage", steps=("classify",))
     flow_service.create_version(flow, FlowVersionCreate.model_validate(factories.graph("classify", "review")))
@@ -71,6 +89,10 @@ def test_the_diff_view_draws_added_and_changed_steps(page: Page, live: LiveServe
     expect(page.locator("svg.flow-diagram g.node.is-changed")).to_have_count(1)
     expect(page.locator(".diff-lines").first).to_contain_text("Classify this message carefully:")
     expect(page.locator(".diff-summary")).to_contain_text("1 step added")
+    page.emulate_media(color_scheme="dark")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "diff-view-dark.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
 
 
 def test_a_status_change_through_the_api_shows_within_3_seconds_highlighted(
@@ -153,6 +175,7 @@ def test_the_session_page_shows_the_run_and_goes_final_live(page: Page, live: Li
     expect(page.locator("svg.flow-diagram g.node.is-taken")).to_have_count(4)
     page.locator(".run summary", has_text="classify").click()
     expect(page.locator(".run details[open] .run-body")).to_contain_text("Do classify:")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "session-completed.png"), full_page=True)
 
     running = factories.make_session(flow, "RUNNING", inputs={"message": "The API returns 500"})
