@@ -140,3 +140,16 @@ def test_the_add_form_offers_the_member_role_by_default(browser_client: FlaskCli
 
     assert '<option value="member" selected>' in form
     assert '<option value="admin">' in form
+
+
+def test_an_admin_who_leaves_the_organisation_is_sent_on_to_the_no_membership_page(
+    browser_client: FlaskClient, org: Any
+) -> None:
+    factories.make_user("bob@example.com", (org,), role="admin")
+    ada = membership_id(org, "ada@example.com")
+
+    answer = browser_client.post(f"{PAGE}/{ada}/remove")
+
+    assert answer.status_code == 303 and answer.headers["Location"] == PAGE
+    assert browser_client.get(PAGE).headers["Location"] == "/auth/no-membership"
+    assert roles(org) == {"bob@example.com": "admin"}

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from webapp.auth.browser import Viewer, current_viewer, page_auth, require_admin
 from webapp.domain.errors import ApiError
 from webapp.extensions import db
+from webapp.models import Membership
 from webapp.models.types import utcnow
 from webapp.pages import init_blueprint, render_page, see_other, wants_fragment
 from webapp.services import accounts
@@ -206,12 +207,13 @@ def change_role(membership_id: int) -> BaseResponse:
 def remove_member(membership_id: int) -> BaseResponse:
     """Remove a member (admins); the last admin cannot be removed."""
     viewer = require_admin()
-    own = {m.id: m.user_id for m, _ in db.session.execute(queries.members_of(viewer.org_id)).all()}
+    target = db.session.get(Membership, membership_id)
+    removes_self = target is not None and target.user_id == viewer.user.id
     try:
         accounts.remove_member(viewer.org_id, membership_id)
     except ApiError as err:
         return _refused(MEMBERS, _members, err)
-    return _after_member_change(own.get(membership_id) == viewer.user.id)
+    return _after_member_change(removes_self)
 
 
 def _after_member_change(changed_self: bool) -> BaseResponse:

@@ -7,7 +7,7 @@ from sqlalchemy import Select, case, select
 from webapp.models import ApiKey, Membership, PersonalAccessToken, User
 
 
-def api_keys_of(org_id: str) -> Select[tuple[ApiKey, User | None]]:
+def api_keys_of(org_id: str) -> Select[ApiKey, User]:
     """Select the organisation's API keys with their creators: active ones first, newest first."""
     return (
         select(ApiKey, User)
@@ -17,7 +17,7 @@ def api_keys_of(org_id: str) -> Select[tuple[ApiKey, User | None]]:
     )
 
 
-def tokens_of(user_id: str) -> Select[tuple[PersonalAccessToken]]:
+def tokens_of(user_id: str) -> Select[PersonalAccessToken]:
     """Select the user's personal access tokens: active ones first, newest first."""
     return (
         select(PersonalAccessToken)
@@ -29,7 +29,7 @@ def tokens_of(user_id: str) -> Select[tuple[PersonalAccessToken]]:
     )
 
 
-def members_of(org_id: str) -> Select[tuple[Membership, User]]:
+def members_of(org_id: str) -> Select[Membership, User]:
     """Select the organisation's memberships with their users: admins first, then by email."""
     return (
         select(Membership, User)
