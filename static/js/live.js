@@ -1,13 +1,15 @@
 /* Live refresh: adaptive polling for elements marked data-live-poll, done without eval (strict CSP).
  *
  * Each poller is an htmx element with hx-trigger="live:poll". This file decides when to fire it:
- *  - fast (data-live-fast, 1500 ms) while its scope (data-live-scope) shows an active row ([data-active]),
- *    slow (data-live-slow, 10 s) when everything visible is final;
+ *  - fast (data-live-fast, 1500 ms) while its scope (data-live-scope) holds something active
+ *    ([data-active]: a NEW/RUNNING/WAITING row, or a count of such sessions above zero),
+ *    slow (data-live-slow, 10 s) when everything there is final;
  *  - never while the tab is hidden, and at once when it becomes visible again;
  *  - one request at a time per poller; on errors it backs off (doubling, up to 60 s);
  *  - an HTTP 286 answer stops that poller for good (the session it watches is final).
  * Out-of-band rows carry data-rev: a re-sent row with the same revision is not swapped again, and a
- * changed one flashes (class is-flash, removed when its animation ends).
+ * changed one flashes (class is-flash, removed when its animation ends). Rows that newly match a filtered
+ * table land in its hidden inbox and are moved into place.
  */
 (function () {
   "use strict";
@@ -80,23 +82,24 @@
     if (incoming.getAttribute("data-rev") === target.getAttribute("data-rev")) d.shouldSwap = false;
   });
 
-  // A row that newly matches the table's filters but is not on the page yet: put it in order.
-  document.addEventListener("htmx:oobErrorNoTarget", function (e) {
-    var row = e.detail.content;
-    if (!row || row.tagName !== "TR" || row.getAttribute("data-match") !== "1") return;
-    var tbody = document.querySelector(row.getAttribute("data-table") || "");
-    if (!tbody) return;
-    var order = parseInt(row.getAttribute("data-order"), 10) || 0;
-    var rows = tbody.querySelectorAll("tr[data-order]"), before = null;
-    for (var i = 0; i < rows.length; i++) {
-      if ((parseInt(rows[i].getAttribute("data-order"), 10) || 0) < order) { before = rows[i]; break; }
-    }
-    if (!before && rows.length) return; // older than everything shown: it belongs to a later page
-    var clone = row.cloneNode(true);
-    clone.removeAttribute("hx-swap-oob");
-    tbody.insertBefore(clone, before);
-    htmx.process(clone);
-  });
+  // Rows that newly match a table's filters arrive in its hidden inbox (<tbody data-inbox="#rows">):
+  // move each into the table at its place in the order (data-order, newest first).
+  function placeArrivals() {
+    document.querySelectorAll("tbody[data-inbox]").forEach(function (inbox) {
+      var tbody = document.querySelector(inbox.getAttribute("data-inbox"));
+      if (!tbody) return;
+      while (inbox.firstElementChild) {
+        var row = inbox.firstElementChild, order = parseInt(row.getAttribute("data-order"), 10) || 0;
+        var rows = tbody.querySelectorAll("tr[data-order]"), before = null;
+        for (var i = 0; i < rows.length; i++) {
+          if ((parseInt(rows[i].getAttribute("data-order"), 10) || 0) < order) { before = rows[i]; break; }
+        }
+        tbody.insertBefore(row, before);
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", placeArrivals);
+  document.addEventListener("htmx:afterRequest", placeArrivals);
 
   // A swapped region keeps the disclosures (<details id=…>) the reader had opened.
   var openIds = null;

@@ -191,3 +191,24 @@ def test_the_session_page_shows_the_run_and_goes_final_live(page: Page, live: Li
     expect(page.locator(".title-row .badge")).to_have_text("Failed", timeout=3000)
     expect(page.locator("#session-error")).to_have_text("Model provider timed out after 30 s")
     expect(page.locator("form.poller")).to_have_count(0)  # final: polling stopped (286)
+
+
+def test_a_filtered_table_takes_in_a_session_that_starts_matching(page: Page, live: LiveServer) -> None:
+    flow = factories.make_flow(live.org, "Support triage")
+    older = factories.make_session(flow, "RUNNING")
+    between = factories.make_session(flow, "FAILED", error="first failure")
+    factories.make_session(flow, "RUNNING")
+    newest = factories.make_session(flow, "FAILED", error="second failure")
+    page.goto(f"{live.url}/ui/flows/{flow.id}?status=FAILED")
+    rows = page.locator("#sessions-rows tr.session-row")
+    expect(rows).to_have_count(2)
+    with requests.Session() as http:
+        http.patch(
+            f"{live.url}/sessions/{older.id}",
+            json={"status": "FAILED", "error": "third failure"},
+            headers={"Api-key": live.api_key},
+            timeout=5,
+        ).raise_for_status()
+    expect(rows).to_have_count(3, timeout=3000)
+    ids = [rows.nth(i).get_attribute("id") for i in range(3)]
+    assert ids == [f"session-{s.id}" for s in (newest, between, older)]  # in place, newest first

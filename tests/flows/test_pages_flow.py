@@ -195,7 +195,7 @@ def test_a_new_session_is_prepended_out_of_band(browser_client: FlaskClient, org
     tbody = next(e for e in oob(html) if e.tag == "tbody")
     assert tbody.attrs["hx-swap-oob"] == "afterbegin:#sessions-rows"
     assert [c.attrs["id"] for c in tbody.children] == [f"session-{newer.id}"]
-    assert _poll_args(html)["top"] == newer.id and _poll_args(html)["floor"] == first.id
+    assert _poll_args(html)["top"] == newer.id and _poll_args(html)["ids"] == f"{newer.id},{first.id}"
 
 
 def test_a_change_committed_late_with_an_older_timestamp_is_still_seen(
@@ -336,3 +336,52 @@ def test_publishing_another_organisations_version_is_a_404(browser_client: Flask
     response = browser_client.post(f"/ui/flows/{mine.id}/versions/{theirs.current_version_id}/publish")
     assert response.status_code == 404
     assert browser_client.post(f"/ui/flows/{theirs.id}/archive").status_code == 404
+
+
+def test_a_row_that_newly_matches_the_filter_arrives_in_the_inbox(
+    browser_client: FlaskClient, org: Any
+) -> None:
+    flow = factories.make_flow(org, "Triage")
+    older = factories.make_session(flow, "RUNNING")
+    shown = [factories.make_session(flow, "FAILED") for _ in range(2)]
+    other = factories.make_session(flow, "RUNNING")
+    page = browser_client.get(f"/ui/flows/{flow.id}?status=FAILED").get_data(as_text=True)
+    args = _poll_args(page)
+    assert args["ids"] == f"{shown[1].id},{shown[0].id}"
+    for session, status in ((older, "FAILED"), (other, "COMPLETED")):
+        session_service.patch_session(session, _patch(status=status))
+    db.session.commit()
+    html = browser_client.get(
+        f"/ui/flows/{flow.id}/sessions/changes", query_string=args, headers=hx()
+    ).get_data(as_text=True)
+    inbox = next(e for e in oob(html) if e.tag == "tbody")
+    assert inbox.attrs["hx-swap-oob"] == "beforeend:#sessions-inbox"
+    assert [c.attrs["id"] for c in inbox.children] == [f"session-{older.id}"]
+    assert by_id(html, f"session-{other.id}") is None  # never shown, does not match: not sent
+    assert _poll_args(html)["ids"].split(",") == [shown[1].id, shown[0].id, older.id]
+
+
+def test_only_the_last_page_has_no_floor(browser_client: FlaskClient, org: Any) -> None:
+    flow = factories.make_flow(org, "Triage")
+    sessions = [factories.make_session(flow) for _ in range(27)]
+    first = _poll_args(browser_client.get(f"/ui/flows/{flow.id}").get_data(as_text=True))
+    last = _poll_args(browser_client.get(f"/ui/flows/{flow.id}?page=2").get_data(as_text=True))
+    assert first["top"] == sessions[-1].id and first["floor"] == sessions[2].id
+    assert last["top"] == sessions[1].id and last["floor"] == ""
+
+
+def test_the_table_polls_fast_while_any_session_of_the_flow_is_active(
+    browser_client: FlaskClient, org: Any
+) -> None:
+    # live.js polls fast while its scope holds [data-active]: the Active chip has it when its count is > 0.
+    flow = factories.make_flow(org, "Triage")
+    factories.make_session(flow, "FAILED")
+    running = factories.make_session(flow, "RUNNING")
+    html = browser_client.get(f"/ui/flows/{flow.id}?status=FAILED").get_data(as_text=True)
+    chip = next(e for e in elements(html) if e.has_class("chip--active"))
+    assert "data-active" in chip.attrs
+    session_service.patch_session(running, _patch(status="COMPLETED"))
+    db.session.commit()
+    html = browser_client.get(f"/ui/flows/{flow.id}?status=FAILED").get_data(as_text=True)
+    chip = next(e for e in elements(html) if e.has_class("chip--active"))
+    assert "data-active" not in chip.attrs

@@ -140,6 +140,11 @@ class SessionsPanel:
     page_size: int = PAGE_SIZE
 
     @property
+    def ids(self) -> str:
+        """The rows on the page, for the poll (only those are updated in place)."""
+        return ",".join(r.id for r in self.rows)
+
+    @property
     def all_count(self) -> int:
         return sum(self.counts.values())
 
@@ -167,41 +172,58 @@ def sessions_panel(org_id: str, flow_id: str, args: FlowArgs, versions: list[Any
     rows = db.session.execute(query).all()
     newest = db.session.execute(pq.newest_session_change(org_id, [flow_id])).scalar()
     stamp = window_stamp(pq.flow_sessions_window(org_id, flow_id), micros(newest))
-    top, floor = (rows[0].id, rows[-1].id) if rows else ("", "")
+    # No floor on the last page: a change to any older session may bring it into this page.
+    top = rows[0].id if rows else ""
+    floor = rows[-1].id if rows and page < pages else ""
     args = FlowArgs(**{**args.__dict__, "page": page})
     return SessionsPanel(args, versions, rows, counts, total, pages, stamp, top, floor)
 
 
 @dataclass
 class SessionChanges:
-    """A poll's answer for the session table: new rows, changed rows, counts and the new poll state."""
+    """A poll's answer for the session table: new rows, changed rows, counts and the new poll state.
+
+    new_rows go on top; changed_rows are on the page and are replaced in place; arrivals are older rows
+    that now match the table's filters, placed in order by live.js.
+    """
 
     args: FlowArgs
     new_rows: list[Any]
     changed_rows: list[Any]
+    arrivals: list[Any]
     counts: dict[str, int]
     stamp: Stamp
     top: str
     floor: str
+    shown: list[str]
+
+    @property
+    def ids(self) -> str:
+        return ",".join(self.shown)
 
 
 def session_changes(
-    org_id: str, flow_id: str, args: FlowArgs, held: Stamp, stamp: Stamp, top: str, floor: str
+    org_id: str, flow_id: str, args: FlowArgs, held: Stamp, stamp: Stamp, window: tuple[str, str, list[str]]
 ) -> SessionChanges:
     """Load the rows that changed since `held`: newer than the table's top, or changed inside it."""
+    top, floor, shown = window
     statuses, sv = args.statuses, args.sv or None
     new_rows: list[Any] = []
     if args.page == 1:
         query = pq.new_session_rows(org_id, flow_id, statuses, sv, top or None, PAGE_SIZE)
         new_rows = db.session.execute(query).all()
     changed: list[Any] = []
-    if top and floor:
-        query = pq.changed_session_rows(org_id, flow_id, sv, top, floor, held.cutoff)
+    if top:
+        query = pq.changed_session_rows(org_id, flow_id, sv, top, floor or None, held.cutoff)
         changed = db.session.execute(query).all()
+    on_page = set(shown)
+    present = [r for r in changed if r.id in on_page]
+    arrivals = [r for r in changed if r.id not in on_page and (not statuses or r.status in statuses)]
     counts = status_counts(org_id, flow_id, args.sv)
     if new_rows:
-        top, floor = new_rows[0].id, floor or new_rows[-1].id
-    return SessionChanges(args, new_rows, changed, counts, stamp, top, floor)
+        top = new_rows[0].id
+    shown = [r.id for r in new_rows] + shown + [r.id for r in arrivals]
+    return SessionChanges(args, new_rows, present, arrivals, counts, stamp, top, floor, shown)
 
 
 @dataclass
@@ -238,7 +260,7 @@ def parse_start_form(form: Any, version_ids: list[str], max_bytes: int) -> tuple
             data.errors["inputs"] = f"This is not valid JSON: {err.msg} ({where})."
         else:
             if not isinstance(inputs, dict):
-                data.errors["inputs"] = "Inputs must be a JSON object, like {\"message\": \"Hello\"}."
+                data.errors["inputs"] = 'Inputs must be a JSON object, like {"message": "Hello"}.'
     if data.version and data.version not in version_ids:
         data.errors["version"] = "Choose one of this flow's versions."
     return data, inputs if isinstance(inputs, dict) else {}

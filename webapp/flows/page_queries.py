@@ -271,12 +271,12 @@ def new_session_rows(
 
 
 def changed_session_rows(
-    org_id: str, flow_id: str, version_id: str | None, top: str, floor: str, cutoff: datetime
+    org_id: str, flow_id: str, version_id: str | None, top: str, floor: str | None, cutoff: datetime
 ) -> Select:
-    """Select sessions between the table's top and bottom rows that changed after `cutoff`."""
-    query = session_rows(org_id, flow_id).where(
-        Session.updated_at > cutoff, Session.pk <= _pk_of(top), Session.pk >= _pk_of(floor)
-    )
+    """Select sessions at or below the table's top row (and not below its floor) changed after `cutoff`."""
+    query = session_rows(org_id, flow_id).where(Session.updated_at > cutoff, Session.pk <= _pk_of(top))
+    if floor:
+        query = query.where(Session.pk >= _pk_of(floor))
     return _session_filters(query, [], version_id)
 
 

@@ -121,13 +121,15 @@ def flow_session_changes(flow_id: str) -> Response:
     if stamp is None:
         return unchanged()
     _flow_or_404(flow_id)
-    args, top, floor = (
-        FlowArgs.from_request(request),
-        request.args.get("top", ""),
-        request.args.get("floor", ""),
-    )
-    changes = fp.session_changes(org_id, flow_id, args, held, stamp, top, floor)
+    args, window = FlowArgs.from_request(request), _table_window()
+    changes = fp.session_changes(org_id, flow_id, args, held, stamp, window)
     return render_fragment("flows/page.html", "session_changes", changes=changes, flow_id=flow_id)
+
+
+def _table_window() -> tuple[str, str, list[str]]:
+    """Read which rows the polling table shows: its top and bottom rows, and all of them."""
+    top, floor = request.args.get("top", ""), request.args.get("floor", "")
+    return top if is_uuid(top) else "", floor if is_uuid(floor) else "", parse_ids(request.args.get("ids"))
 
 
 @bp.get("/ui/flows/<flow_id>/start")
