@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -96,3 +97,18 @@ def test_the_sign_in_provider_is_the_only_other_form_target(app: Flask) -> None:
     csp = directives(app.test_client().get("/auth/login").headers["Content-Security-Policy"])
 
     assert csp["form-action"] == "'self' https://login.example.com"
+
+
+def test_every_full_page_configures_htmx_for_the_strict_csp(app: Flask, world: World) -> None:
+    browser = signed_in(app, world.admin, world.org)
+    for url in ["/auth/login", "/ui/flows", "/ui/settings/api-keys", "/ui/no-such-page"]:
+        html = (browser if url.startswith("/ui") else app.test_client()).get(url).get_data(as_text=True)
+        meta = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html)
+        assert meta, url
+        config = json.loads(meta.group(1))
+        assert (config["includeIndicatorStyles"], config["allowEval"], config["selfRequestsOnly"]) == (
+            False,
+            False,
+            True,
+        )
+        assert re.search(r"<body[^>]* hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html), url
