@@ -393,3 +393,16 @@ def test_the_development_provider_is_labelled_on_the_sign_in_page(app: Flask, cl
     page = client.get("/auth/login").get_data(as_text=True)
 
     assert "Development provider" in page and "Not for production" in page
+
+
+def test_a_broken_token_endpoint_gives_a_clear_page_and_signs_nobody_in(
+    client: FlaskClient, idp: Provider, invited: User
+) -> None:
+    idp.probe.discovery_changes = {"token_endpoint": f"{idp.issuer}/no-such-endpoint"}
+    verified(idp, "ada-sub", "ada@example.com")
+
+    answer = sign_in(client, idp, "ada-sub")
+
+    assert answer.status_code in (400, 502)
+    assert "Sign-in failed" in answer.get_data(as_text=True)
+    assert_signed_out(client)

@@ -205,7 +205,8 @@ def finish() -> Identity:
     except JoseError as err:
         log.warning("ID token rejected: %r", err)
         raise SignInError("The identity provider's ID token is not valid, so sign-in is refused.") from err
-    except requests.RequestException as err:
+    except (requests.RequestException, ValueError) as err:
+        # Unreachable, or an answer that is not the JSON token response.
         log.warning("OpenID token request failed: %s", err)
         raise SignInError("The identity provider cannot be reached. Try again in a moment.", 502) from err
     claims = token.get("userinfo")
