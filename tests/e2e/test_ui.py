@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import requests
 from playwright.sync_api import Page, expect
@@ -212,3 +213,42 @@ def test_a_filtered_table_takes_in_a_session_that_starts_matching(page: Page, li
     expect(rows).to_have_count(3, timeout=3000)
     ids = [rows.nth(i).get_attribute("id") for i in range(3)]
     assert ids == [f"session-{s.id}" for s in (newest, between, older)]  # in place, newest first
+
+
+def _polls(page: Page, seconds: float) -> int:
+    seen: list[str] = []
+
+    def record(request: Any) -> None:
+        if "/changes" in request.url:
+            seen.append(request.url)
+
+    page.on("request", record)
+    page.wait_for_timeout(int(seconds * 1000))
+    page.remove_listener("request", record)
+    return len(seen)
+
+
+def _set_visibility(page: Page, state: str) -> None:
+    page.evaluate(
+        """state => {
+            Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_polling_adapts_to_activity_and_pauses_while_the_tab_is_hidden(page: Page, live: LiveServer) -> None:
+    busy = factories.make_flow(live.org, "Busy")
+    factories.make_session(busy, "RUNNING")
+    quiet = factories.make_flow(live.org, "Quiet")
+    factories.make_session(quiet, "COMPLETED")
+    page.goto(f"{live.url}/ui/flows/{busy.id}")
+    assert _polls(page, 3.6) >= 2  # an active session in view: every ~1.5 s
+    _set_visibility(page, "hidden")
+    page.wait_for_timeout(300)  # let a poll already in flight land
+    assert _polls(page, 3.0) == 0  # hidden tab: no requests at all
+    with page.expect_request(lambda r: "/changes" in r.url, timeout=1000):
+        _set_visibility(page, "visible")  # back: it catches up at once
+    page.goto(f"{live.url}/ui/flows/{quiet.id}")
+    assert _polls(page, 4.0) == 0  # everything final: the slow pace (10 s)
