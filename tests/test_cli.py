@@ -123,6 +123,16 @@ def test_members_add_defaults_to_member_and_changes_an_existing_role(runner, org
     assert count(User) == 1
 
 
+def test_members_add_will_not_demote_the_last_admin(runner, org):
+    run(runner, "members", "add", "ada@example.com", "--org", org.id, "--role", "admin")
+
+    result = run(runner, "members", "add", "ada@example.com", "--org", org.id, "--role", "member")
+
+    assert result.exit_code != 0
+    assert "last admin" in result.output
+    assert db.session.execute(select(Membership.role)).scalar_one() == "admin"
+
+
 @pytest.mark.parametrize(
     "args",
     [

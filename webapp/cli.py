@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import Flask
-from sqlalchemy import func, select
 
-from webapp.auth.credentials import API_KEY_PREFIX, make_secret
+from webapp.domain.errors import ApiError
 from webapp.domain.ids import is_org_id, new_org_id
 from webapp.extensions import db
-from webapp.models import ApiKey, Membership, Organisation, User
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+from webapp.models import Membership, Organisation
+from webapp.services import accounts
 
 
 def init_app(app: Flask) -> None:
@@ -49,7 +48,7 @@ def api_keys() -> None:
 
 @api_keys.command("create")
 @click.option("--org", "org_id", required=True)
-@click.option("--name", default="", help="A label to recognise the key by")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise the key by")
 def api_keys_create(org_id: str, name: str) -> None:
     """Create an API key for an organisation and print it, once."""
     click.echo(create_api_key(org_id, name))
@@ -85,50 +84,36 @@ def create_org(name: str, org_id: str | None = None) -> str:
     return org.id
 
 
-def create_api_key(org_id: str, name: str = "", created_by_id: str | None = None) -> str:
+def create_api_key(org_id: str, name: str = "cli", created_by_id: str | None = None) -> str:
     """Create an API key and return the secret (only its hash is stored)."""
-    if db.session.get(Organisation, org_id) is None:
-        raise click.BadParameter(f"no organisation {org_id}", param_hint="--org")
-    if len(name) > 200:
-        raise click.BadParameter("must be at most 200 characters", param_hint="--name")
-    new = make_secret(API_KEY_PREFIX)
-    db.session.add(
-        ApiKey(
-            org_id=org_id,
-            name=name,
-            prefix=new.prefix,
-            last4=new.last4,
-            key_hash=new.digest,
-            created_by_id=created_by_id,
-        )
-    )
+    _require_org(org_id)
+    with _as_click_error("--name"):
+        _, new = accounts.create_api_key(org_id, name, created_by_id)
     db.session.commit()
     return new.secret
 
 
 def add_member(email: str, org_id: str, role: str = "member") -> Membership:
-    """Give the user with this email a role in an organisation, creating the user if needed."""
-    if db.session.get(Organisation, org_id) is None:
-        raise click.BadParameter(f"no organisation {org_id}", param_hint="--org")
-    email = email.strip().lower()
-    if not EMAIL_RE.fullmatch(email):
-        raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
-    # Sign-in may have stored the address with capitals; match it whatever its case.
-    user = (
-        db.session.execute(select(User).where(func.lower(User.email) == email).order_by(User.created_at))
-        .scalars()
-        .first()
-    )
-    if user is None:
-        user = User(email=email)
-        db.session.add(user)
-        db.session.flush()
-    membership = db.session.execute(
-        select(Membership).where(Membership.user_id == user.id, Membership.org_id == org_id)
-    ).scalar_one_or_none()
-    if membership is None:
-        membership = Membership(user_id=user.id, org_id=org_id, role=role)
-        db.session.add(membership)
-    membership.role = role
+    """Give the user with this email a role in an organisation, under the settings pages' rules."""
+    _require_org(org_id)
+    with _as_click_error("EMAIL"):
+        membership = accounts.add_member(org_id, email, role)
     db.session.commit()
     return membership
+
+
+def _require_org(org_id: str) -> None:
+    if db.session.get(Organisation, org_id) is None:
+        raise click.BadParameter(f"no organisation {org_id}", param_hint="--org")
+
+
+@contextmanager
+def _as_click_error(hint: str) -> Iterator[None]:
+    # The services speak HTTP-ish errors; on the command line they become usage errors, nothing written.
+    try:
+        yield
+    except ApiError as err:
+        db.session.rollback()
+        if err.status == 409:
+            raise click.ClickException(str(err.detail)) from None
+        raise click.BadParameter(str(err.detail), param_hint=hint) from None
