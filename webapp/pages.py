@@ -6,11 +6,12 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 from sqlalchemy import Select
+from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.diagrams import format_duration
 from webapp.extensions import db
@@ -20,6 +21,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # updated_at and committing, so a commit that lands "late" (older timestamp) is still seen.
 WINDOW = timedelta(seconds=30)
 PAGE_SIZE = 25
+R = TypeVar("R", bound=BaseResponse)
 
 
 def wants_fragment() -> bool:
@@ -55,7 +57,7 @@ def see_other(url: str) -> Response:
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
         return add_vary(response)
-    return add_vary(redirect(url, 303))
+    return add_vary(make_response(redirect(url, 303)))
 
 
 def unchanged() -> Response:
@@ -63,7 +65,7 @@ def unchanged() -> Response:
     return add_vary(make_response("", 204))
 
 
-def add_vary(response: Response) -> Response:
+def add_vary(response: R) -> R:
     """Mark a page response as varying with the htmx request headers that choose page or fragment."""
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
@@ -110,13 +112,13 @@ class Stamp:
         return cls(max(at, 0), count, revs, extra)
 
 
-Window = Callable[[datetime], Select]
+Window = Callable[[datetime], Select]  # the rows changed after a cutoff: rows, revs, newest, extra
 
 
 def window_stamp(window: Window, at: int) -> Stamp:
     """Compute the stamp for a newest-change time `at`: count and revision sum of the rows in its window."""
     row = db.session.execute(window(Stamp(at).cutoff)).one()
-    return Stamp(at, int(row.count), int(row.revs or 0), micros(row.extra))
+    return Stamp(at, int(row.rows), int(row.revs or 0), micros(row.extra))
 
 
 def changed_since(window: Window, held: Stamp) -> Stamp | None:
@@ -127,7 +129,7 @@ def changed_since(window: Window, held: Stamp) -> Stamp | None:
     even one committed after a newer one.
     """
     row = db.session.execute(window(held.cutoff)).one()
-    now = Stamp(held.at, int(row.count), int(row.revs or 0), micros(row.extra))
+    now = Stamp(held.at, int(row.rows), int(row.revs or 0), micros(row.extra))
     if (now.count, now.revs, now.extra) == (held.count, held.revs, held.extra):
         return None
     at = max(held.at, micros(row.newest))
@@ -205,7 +207,7 @@ def init_blueprint(bp: Blueprint) -> None:
         "micros": micros,
         "specific": specific,
     }.items():
-        bp.add_app_template_filter(func, name)
+        bp.add_app_template_filter(cast(Callable[..., Any], func), name)
 
     bp.app_context_processor(lambda: {"is_fragment": wants_fragment()})
 

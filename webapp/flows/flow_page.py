@@ -70,7 +70,7 @@ class DiagramPanel:
 
 def diagram_panel(flow: Flow, args: FlowArgs) -> DiagramPanel:
     """Load the versions and draw the selected (or current, or newest) version."""
-    versions = db.session.execute(pq.versions_with_counts(flow.id)).all()
+    versions = list(db.session.execute(pq.versions_with_counts(flow.id)).all())
     panel = DiagramPanel(args, versions, flow.current_version_id)
     ids = [v.id for v in versions]
     chosen = args.version if args.version in ids else (flow.current_version_id or (ids[0] if ids else None))
@@ -169,7 +169,7 @@ def sessions_panel(org_id: str, flow_id: str, args: FlowArgs, versions: list[Any
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(args.page, pages)
     query = pq.session_table(org_id, flow_id, statuses, args.sv or None, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    rows = db.session.execute(query).all()
+    rows = list(db.session.execute(query).all())
     newest = db.session.execute(pq.newest_session_change(org_id, [flow_id])).scalar()
     stamp = window_stamp(pq.flow_sessions_window(org_id, flow_id), micros(newest))
     # No floor on the last page: a change to any older session may bring it into this page.
@@ -211,11 +211,11 @@ def session_changes(
     new_rows: list[Any] = []
     if args.page == 1:
         query = pq.new_session_rows(org_id, flow_id, statuses, sv, top or None, PAGE_SIZE)
-        new_rows = db.session.execute(query).all()
+        new_rows = list(db.session.execute(query).all())
     changed: list[Any] = []
     if top:
         query = pq.changed_session_rows(org_id, flow_id, sv, top, floor or None, held.cutoff)
-        changed = db.session.execute(query).all()
+        changed = list(db.session.execute(query).all())
     on_page = set(shown)
     present = [r for r in changed if r.id in on_page]
     arrivals = [r for r in changed if r.id not in on_page and (not statuses or r.status in statuses)]

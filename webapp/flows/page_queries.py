@@ -131,7 +131,7 @@ def flow_list_window(org_id: str, flow_ids: list[str]) -> Callable[[datetime], S
 
     def window(cutoff: datetime) -> Select:
         return select(
-            func.count().label("count"),
+            func.count().label("rows"),
             func.sum(Session.revision).label("revs"),
             func.max(Session.updated_at).label("newest"),
             flows_changed.label("extra"),
@@ -247,7 +247,7 @@ def flow_sessions_window(org_id: str, flow_id: str) -> Callable[[datetime], Sele
 
     def window(cutoff: datetime) -> Select:
         return select(
-            func.count().label("count"),
+            func.count().label("rows"),
             func.sum(Session.revision).label("revs"),
             func.max(Session.updated_at).label("newest"),
             null().label("extra"),
