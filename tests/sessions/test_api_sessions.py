@@ -285,3 +285,15 @@ def test_a_session_of_another_organisation_is_the_same_404_as_a_missing_one(api,
 
     assert set(map(str, answers)) == {str((404, {"detail": "Session not found"}))}
     assert reload(foreign).status == "RUNNING"
+
+
+def test_patch_of_a_session_the_runner_executes_is_409_and_changes_nothing(api):
+    flow = make_flow(api.org)
+    session = make_session(flow, "RUNNING", run=True, steps_count=1)
+
+    response = api.patch(f"/sessions/{session.id}", json={"status": "COMPLETED", "steps_count": 2})
+
+    assert response.status_code == 409
+    assert "runner" in response.json["detail"]
+    db.session.expire_all()
+    assert (session.status, session.steps_count) == ("RUNNING", 1)

@@ -65,6 +65,9 @@ def patch_session(session: Session, patch: SessionPatch) -> Session:
         raise conflict(f"The session is {session.status}; a final session cannot change")
     if status is not None and not can_move(session.status, status):
         raise conflict(f"A session cannot go from {session.status} to {status}")
+    if session.run:
+        # Two writers would race: the built-in runner owns this session's progress.
+        raise conflict("The built-in runner executes this session; only cancel (POST .../cancel) applies")
     changed = False
     if status is not None and status != session.status:
         set_status(session, status)
