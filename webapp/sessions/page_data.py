@@ -176,11 +176,8 @@ def align(a: list[RunView], b: list[RunView]) -> list[ComparedStep]:
         if tag == "equal":
             out += [ComparedStep(a[i], b[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
             continue
+        # Different steps at the same place (another branch): each side on its own line, not paired.
         left, right = a[i1:i2], b[j1:j2]
-        if tag == "replace":
-            pairs = min(len(left), len(right))
-            out += [ComparedStep(left[k], right[k]) for k in range(pairs)]
-            left, right = left[pairs:], right[pairs:]
         out += [ComparedStep(r, None) for r in left]
         out += [ComparedStep(None, r) for r in right]
     return out
