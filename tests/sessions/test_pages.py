@@ -213,3 +213,22 @@ def test_exports_read_in_batches_from_a_cursor(browser_client: FlaskClient, org:
         exports._csv = original  # type: ignore[assignment]
     assert text.count("\n") == 1202  # header + 1,201 sessions
     assert len(fetches) > 10 and max(fetches) <= 101  # streamed in pieces of at most 100 lines
+
+
+def test_compare_keeps_steps_of_different_branches_on_separate_lines() -> None:
+    from webapp.sessions.page_data import RunView, align
+
+    def runs(*names: str) -> list[RunView]:
+        return [
+            RunView(f"r{i}", n, n, "PROMPT", i, 1, "COMPLETED", None, None, n, n, None, None, None)
+            for i, n in enumerate(names)
+        ]
+
+    lines = align(runs("start", "route", "billing", "done"), runs("start", "route", "technical", "done"))
+    assert [(s.a and s.a.step_name, s.b and s.b.step_name) for s in lines] == [
+        ("start", "start"),
+        ("route", "route"),
+        ("billing", None),
+        (None, "technical"),
+        ("done", "done"),
+    ]
