@@ -77,6 +77,19 @@ def test_choosing_a_version_swaps_the_diagram_in_place(page: Page, live: LiveSer
     expect(page.locator(".diagram-title h2")).to_have_text("Version 2")
 
 
+def test_rolling_back_and_archiving_through_the_page_forms(page: Page, live: LiveServer) -> None:
+    flow = factories.make_flow(live.org, "Support triage", versions=2)
+    page.goto(f"{live.url}/ui/flows/{flow.id}")
+    page.locator(".version-item a", has_text="v1").click()
+    page.get_by_role("button", name="Roll back to v1").click()  # a plain POST form with its CSRF field
+    expect(page.locator(".meta-line").first).to_contain_text("Current v1")
+    expect(page.locator(".version-item a[aria-current=true]")).to_contain_text("Current")
+    page.get_by_text("Archive…").click()
+    page.get_by_role("button", name="Archive flow").click()
+    expect(page.locator(".title-row .state")).to_have_text("Archived")
+    expect(page.get_by_role("button", name="Start session")).to_have_count(0)
+
+
 def test_the_diff_view_draws_added_and_changed_steps(page: Page, live: LiveServer) -> None:
     flow = factories.make_flow(live.org, "Support triage", steps=("classify", "answer"))
     body = factories.graph("classify", "answer", "review")
