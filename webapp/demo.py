@@ -15,6 +15,7 @@ from sqlalchemy import select
 from webapp.cli import add_member, create_api_key
 from webapp.domain.schemas import FlowCreate, FlowVersionCreate
 from webapp.extensions import db
+from webapp.flows import queries
 from webapp.models import Flow, Organisation
 from webapp.models.types import utcnow
 from webapp.services import flows as flow_service
@@ -56,7 +57,7 @@ def support_triage(with_review: bool) -> dict[str, Any]:
         ),
         ("billing answer", "PROMPT", _text("Write a friendly billing answer to: {{ inputs.message }}")),
         ("technical answer", "PROMPT", _text("Write a precise technical answer to: {{ inputs.message }}")),
-        ("done", "END", _text("{{ last }}")),
+        ("done", "END", _text("{{ steps.get('technical answer') or steps.get('billing answer') }}")),
     ]
     edges: list[tuple[str, str, str | None]] = [
         ("start", "classify", None),
@@ -190,8 +191,11 @@ def _past_sessions(flow: Flow, count: int, rng: random.Random) -> None:
     samples = SAMPLES[flow.name]
     # Oldest first, so creation order and created_at agree.
     starts = sorted(now - timedelta(minutes=rng.randint(5, 24 * 60)) for _ in range(count))
+    versions = db.session.execute(queries.flow_versions(flow.id)).scalars().all()
     for i, started in enumerate(starts):
-        session = session_service.start_session(flow, None, dict(rng.choice(samples)))
+        # The older third ran on the previous version, so the version history has sessions to count.
+        version_id = versions[1].id if len(versions) > 1 and i < count // 3 else None
+        session = session_service.start_session(flow, version_id, dict(rng.choice(samples)))
         status = STATUS_MIX[i % len(STATUS_MIX)]
         session.created_at = session.updated_at = started
         if status != "NEW":
