@@ -11,7 +11,7 @@ HTMX := static/vendor/htmx.min.js
 run: install assets db demo serve
 
 ## Install what the tests need and run the whole suite (browser tests included)
-test: install assets chromium
+test: install assets chromium lint
 	$(BIN)/python -m pytest
 
 lint: install
