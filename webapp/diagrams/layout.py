@@ -42,8 +42,27 @@ LANE_STEP = 7
 SELF_LOOP = 30
 
 
+class _Centred:
+    """Give a top-left based box (x, y, w, h declared by the dataclass) its centre."""
+
+    __slots__ = ()
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
 @dataclass(frozen=True, slots=True)
-class NodeBox:
+class NodeBox(_Centred):
     """A step's box; x/y are the top-left corner."""
 
     id: str
@@ -55,17 +74,9 @@ class NodeBox:
     w: float
     h: float
 
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
-
 
 @dataclass(frozen=True, slots=True)
-class LabelBox:
+class LabelBox(_Centred):
     """An edge label's background box (top-left based) and its display text."""
 
     text: str
@@ -74,14 +85,6 @@ class LabelBox:
     y: float
     w: float
     h: float
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
 
 
 @dataclass(frozen=True, slots=True)
