@@ -24,42 +24,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
-    htmx.init_app(app)
-
-    from webapp import database, errors
-
-    database.init_app(app)
-    errors.init_app(app)
-
-    from webapp import security
-    from webapp.auth import oidc
-
-    security.init_app(app)
-    oidc.init_app(app)
-
+    # Imported here so that importing the package stays cheap and free of cycles.
+    from webapp import cli, database, errors, runner, security
     from webapp.api.meta import bp as meta_bp
+    from webapp.auth import oidc
     from webapp.auth.views import bp as auth_bp
     from webapp.flows import bp as flows_bp
     from webapp.sessions import bp as sessions_bp
-
-    app.register_blueprint(meta_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(flows_bp)
-    app.register_blueprint(sessions_bp)
-
     from webapp.settings import bp as settings_bp
 
-    app.register_blueprint(settings_bp)
-
-    from webapp import cli
-
-    cli.init_app(app)
-
-    from webapp import runner
-
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    htmx.init_app(app)
+    database.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    oidc.init_app(app)
     runner.init_app(app)
+    cli.init_app(app)
+    for blueprint in (meta_bp, auth_bp, flows_bp, sessions_bp, settings_bp):
+        app.register_blueprint(blueprint)
 
     app.add_url_rule("/", "index", lambda: redirect(url_for("flows.flow_list_page")))
     return app
