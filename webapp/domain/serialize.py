@@ -60,6 +60,20 @@ def session_json(
     }
 
 
+def session_read(session: Any, version_doc: str) -> dict[str, Any]:
+    """Return the SessionRead of a Session, or of a row with the same columns, run on `version_doc`."""
+    return session_json(
+        id=session.id,
+        steps_count=session.steps_count,
+        inputs=session.inputs,
+        error=session.error,
+        status=session.status,
+        version_doc=version_doc,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
+    )
+
+
 def flow_json(
     *,
     id: str,

@@ -15,13 +15,14 @@ from webapp.api.responses import json_response, not_found, validation_error
 from webapp.auth.resolver import api_auth, current_principal
 from webapp.domain.ids import canonical_uuid
 from webapp.domain.schemas import EmptyBody, FlowCreate, FlowUpdate, FlowVersionCreate, SessionCreate
-from webapp.domain.serialize import etag, flow_json, fragment, session_json
+from webapp.domain.serialize import flow_json, fragment, session_read
 from webapp.domain.statuses import ALL_STATUSES
 from webapp.extensions import db
 from webapp.flows import bp, queries
 from webapp.models import Flow, FlowVersion, Session
 from webapp.services import flows as flow_service
 from webapp.services import sessions as session_service
+from webapp.sessions.api import session_response
 
 NOT_LIVE = "Live flow not found"
 NOT_FOUND = "Flow not found"
@@ -61,7 +62,7 @@ def live_flow_sessions(flow_id: str) -> Response:
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "before"]
         args.append(("before", page[-1].id))
         headers["Link"] = f'<{url_for(".live_flow_sessions", flow_id=flow.id)}?{urlencode(args)}>; rel="next"'
-    return json_response([_session(r, r.doc) for r in page], headers=headers)
+    return json_response([session_read(r, r.doc) for r in page], headers=headers)
 
 
 @bp.post("/live_flows/<flow_id>/sessions")
@@ -78,7 +79,7 @@ def live_flow_start_session(flow_id: str) -> Response:
         if data.run:
             to_run.append(session.id)
         location = url_for("sessions.session_detail", session_id=session.id)
-        return _session_response(session, 201, {"Location": location})
+        return session_response(session, 201, {"Location": location})
 
     response = idempotent(create)
     if to_run:
@@ -196,29 +197,8 @@ def _live_flows(rows: Sequence[Any], limit: int, statuses: list[str]) -> list[di
         # Always run, even for an empty set, so the statement count never depends on the data.
         docs.update(db.session.execute(queries.version_docs(older)).all())
         for s in sessions:
-            by_flow[s.flow_id].append(_session(s, docs[s.flow_version_id]))
+            by_flow[s.flow_id].append(session_read(s, docs[s.flow_version_id]))
     return [_flow(flow, doc, by_flow[flow.id]) for flow, doc in rows]
-
-
-def _session(row: Any, doc: str) -> dict[str, Any]:
-    return session_json(
-        id=row.id,
-        steps_count=row.steps_count,
-        inputs=row.inputs,
-        error=row.error,
-        status=row.status,
-        version_doc=doc,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _session_response(session: Session, status: int, headers: dict[str, str]) -> Response:
-    doc = db.session.execute(
-        select(FlowVersion.doc).where(FlowVersion.id == session.flow_version_id)
-    ).scalar_one()
-    headers = {**headers, "ETag": etag(session.id, session.revision)}
-    return json_response(_session(session, doc), status, headers)
 
 
 def _flow(flow: Flow, doc: str | None, sessions: list[dict[str, Any]] | None = None) -> dict[str, Any]:

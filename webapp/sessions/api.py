@@ -11,7 +11,7 @@ from webapp.auth.resolver import api_auth, current_principal
 from webapp.domain.errors import ApiError
 from webapp.domain.ids import canonical_uuid
 from webapp.domain.schemas import EmptyBody, SessionPatch
-from webapp.domain.serialize import etag, session_json
+from webapp.domain.serialize import etag, session_read
 from webapp.extensions import db
 from webapp.models import FlowVersion, Session
 from webapp.services import sessions as session_service
@@ -50,22 +50,13 @@ def session_cancel(session_id: str) -> Response:
     return response
 
 
-def session_response(session: Session, status: int = 200) -> Response:
-    """Answer with a SessionRead and its ETag."""
+def session_response(session: Session, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Answer with a SessionRead and its ETag (after any other `headers`)."""
     doc = db.session.execute(
         select(FlowVersion.doc).where(FlowVersion.id == session.flow_version_id)
     ).scalar_one()
-    body = session_json(
-        id=session.id,
-        steps_count=session.steps_count,
-        inputs=session.inputs,
-        error=session.error,
-        status=session.status,
-        version_doc=doc,
-        created_at=session.created_at,
-        updated_at=session.updated_at,
-    )
-    return json_response(body, status, {"ETag": etag(session.id, session.revision)})
+    headers = {**(headers or {}), "ETag": etag(session.id, session.revision)}
+    return json_response(session_read(session, doc), status, headers)
 
 
 def session_or_404(session_id: str, *, for_update: bool = False) -> Session:

@@ -13,7 +13,7 @@ from flask import Response, abort, request, stream_with_context
 
 from webapp.auth.browser import current_viewer, page_auth
 from webapp.domain.ids import is_uuid
-from webapp.domain.serialize import session_json
+from webapp.domain.serialize import session_read
 from webapp.domain.statuses import ACTIVE, ALL_STATUSES
 from webapp.extensions import db
 from webapp.pages import iso
@@ -109,17 +109,7 @@ def _csv(rows: Iterator[Any]) -> Iterator[str]:
 def _json(rows: Iterator[Any]) -> Iterator[bytes]:
     yield b"["
     for i, r in enumerate(rows):
-        body = session_json(
-            id=r.id,
-            steps_count=r.steps_count,
-            inputs=r.inputs,
-            error=r.error,
-            status=r.status,
-            version_doc=r.doc,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-        )
-        yield (b",\n" if i else b"\n") + orjson.dumps(body)
+        yield (b",\n" if i else b"\n") + orjson.dumps(session_read(r, r.doc))
     yield b"\n]\n"
 
 
