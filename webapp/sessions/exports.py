@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -57,28 +57,30 @@ def _download(name: str, ext: str) -> str:
     return f'attachment; filename="{safe}-sessions.{ext}"'
 
 
+def _export(
+    flow_id: str, ext: str, mimetype: str, write: Callable[[Iterator[Any]], Iterator[Any]]
+) -> Response:
+    """Stream the flow's filtered sessions, written by `write`, as a download."""
+    name, rows = _rows(flow_id)
+    return Response(
+        stream_with_context(write(rows)),
+        mimetype=mimetype,
+        headers={"Content-Disposition": _download(name, ext), "Cache-Control": "no-store"},
+    )
+
+
 @bp.get("/ui/flows/<flow_id>/sessions.csv")
 @page_auth
 def export_csv(flow_id: str) -> Response:
     """Stream the flow's filtered sessions as CSV (one line per session, inputs as JSON)."""
-    name, rows = _rows(flow_id)
-    return Response(
-        stream_with_context(_csv(rows)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": _download(name, "csv"), "Cache-Control": "no-store"},
-    )
+    return _export(flow_id, "csv", "text/csv", _csv)
 
 
 @bp.get("/ui/flows/<flow_id>/sessions.json")
 @page_auth
 def export_json(flow_id: str) -> Response:
     """Stream the flow's filtered sessions as a JSON array of SessionRead objects (the API's shape)."""
-    name, rows = _rows(flow_id)
-    return Response(
-        stream_with_context(_json(rows)),
-        mimetype="application/json",
-        headers={"Content-Disposition": _download(name, "json"), "Cache-Control": "no-store"},
-    )
+    return _export(flow_id, "json", "application/json", _json)
 
 
 def _csv(rows: Iterator[Any]) -> Iterator[str]:
