@@ -45,6 +45,13 @@ def current_viewer() -> Viewer | None:
     return g.viewer  # type: ignore[no-any-return]
 
 
+def page_viewer() -> Viewer:
+    """Return the viewer inside a @page_auth view, which only lets signed-in members in."""
+    viewer = current_viewer()
+    assert viewer is not None  # page_auth guarantees it
+    return viewer
+
+
 def page_auth(view: F) -> F:
     """Require a signed-in member; others go to the sign-in page (or the no-membership page)."""
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, abort, current_app, request, url_for
 
 from webapp import pages, runner
-from webapp.auth.browser import current_viewer, page_auth
+from webapp.auth.browser import current_viewer, page_auth, page_viewer
 from webapp.domain.ids import is_uuid
 from webapp.extensions import db
 from webapp.flows import bp
@@ -31,9 +31,7 @@ pages.init_blueprint(bp)
 
 
 def _org_id() -> str:
-    viewer = current_viewer()
-    assert viewer is not None  # page_auth guarantees it
-    return viewer.org_id
+    return page_viewer().org_id
 
 
 @bp.get("/ui/flows")

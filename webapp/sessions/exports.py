@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from flask import Response, abort, request, stream_with_context
 
-from webapp.auth.browser import current_viewer, page_auth
+from webapp.auth.browser import page_auth, page_viewer
 from webapp.domain.ids import is_uuid
 from webapp.domain.serialize import session_read
 from webapp.domain.statuses import ACTIVE, ALL_STATUSES
@@ -39,8 +39,7 @@ CSV_COLUMNS = (
 
 def _rows(flow_id: str) -> tuple[str, Iterator[Any]]:
     """Check the flow, then return its name and an iterator over its filtered sessions."""
-    viewer = current_viewer()
-    assert viewer is not None
+    viewer = page_viewer()
     name = db.session.execute(sq.export_flow(viewer.org_id, flow_id)).scalar() if is_uuid(flow_id) else None
     if name is None:
         abort(404, "There is no such flow in this organisation.")

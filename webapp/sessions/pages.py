@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, abort, request, url_for
 
 from webapp import pages
-from webapp.auth.browser import current_viewer, page_auth
+from webapp.auth.browser import page_auth, page_viewer
 from webapp.domain.ids import is_uuid
 from webapp.domain.statuses import FINAL
 from webapp.extensions import db
@@ -21,9 +21,7 @@ STOP_POLLING = 286  # htmx stops polling on this status
 
 
 def _org_id() -> str:
-    viewer = current_viewer()
-    assert viewer is not None  # page_auth guarantees it
-    return viewer.org_id
+    return page_viewer().org_id
 
 
 def _row_or_404(session_id: str) -> Any:

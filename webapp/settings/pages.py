@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from webapp.auth.browser import Viewer, current_viewer, page_auth, require_admin
+from webapp.auth.browser import Viewer, page_auth, page_viewer, require_admin
 from webapp.domain.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Membership
@@ -26,12 +26,6 @@ PANEL = "settings-panel"
 Context = Callable[[Viewer], dict[str, Any]]
 
 
-def _viewer() -> Viewer:
-    viewer = current_viewer()
-    assert viewer is not None  # page_auth let the request in
-    return viewer
-
-
 def _show(template: str, context: dict[str, Any], status: int = 200) -> Response:
     response = render_page(template, fragments={PANEL: "panel"}, status=status, **context)
     # New secrets and credential lists must not be kept by any cache, nor restored from history.
@@ -40,7 +34,7 @@ def _show(template: str, context: dict[str, Any], status: int = 200) -> Response
 
 
 def _page(template: str, build: Context, kind: str) -> Response:
-    viewer = _viewer()
+    viewer = page_viewer()
     new = session.pop(NEW_SECRET, None)
     new = new if isinstance(new, dict) and new.get("kind") == kind else None
     return _show(template, {**build(viewer), "new_secret": new})
@@ -49,7 +43,7 @@ def _page(template: str, build: Context, kind: str) -> Response:
 def _written(endpoint: str, template: str, build: Context, new: dict[str, str] | None = None) -> BaseResponse:
     db.session.commit()
     if wants_fragment():
-        return _show(template, {**build(_viewer()), "new_secret": new})
+        return _show(template, {**build(page_viewer()), "new_secret": new})
     if new is not None:
         session[NEW_SECRET] = new
     return redirect(url_for(endpoint), 303)
@@ -59,7 +53,7 @@ def _refused(template: str, build: Context, err: ApiError) -> Response:
     db.session.rollback()
     if err.status not in (409, 422):
         raise err
-    context = {**build(_viewer()), "error": str(err.detail), "form": request.form, "new_secret": None}
+    context = {**build(page_viewer()), "error": str(err.detail), "form": request.form, "new_secret": None}
     # base.html's htmx config swaps 409 and 422 answers, so the panel comes back with the message.
     return _show(template, context, err.status)
 
@@ -140,7 +134,7 @@ def tokens_page() -> Response:
 @page_auth
 def create_token() -> BaseResponse:
     """Create a personal access token with an expiry and show it once."""
-    viewer = _viewer()
+    viewer = page_viewer()
     try:
         days = int(request.form.get("days", ""))
     except ValueError:
@@ -157,7 +151,7 @@ def create_token() -> BaseResponse:
 @page_auth
 def revoke_token(token_id: str) -> BaseResponse:
     """Revoke one of the user's tokens."""
-    accounts.revoke_token(_viewer().user.id, token_id)
+    accounts.revoke_token(page_viewer().user.id, token_id)
     return _written("settings.tokens_page", TOKENS, _tokens)
 
 
