@@ -21,9 +21,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
-from webapp import create_app  # noqa: E402
+from benchmarks._app import migrated_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 
 SIZES = (1, 50, 200)
@@ -34,15 +34,7 @@ STATUSES = ("NEW", "RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED")
 
 
 def _app(uri: str) -> Flask:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "RUNNER_QUEUE": "memory"})
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-    return app
+    return migrated_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "RUNNER_QUEUE": "memory"})
 
 
 def _graph() -> dict[str, Any]:

@@ -22,26 +22,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from webapp import create_app  # noqa: E402
+from benchmarks._app import migrated_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 
 STEPS = 4  # START, two PROMPTs, END
 
 
 def _app(database_uri: str, queue: dict[str, Any]) -> Flask:
-    app = create_app(
+    return migrated_app(
         {"SQLALCHEMY_DATABASE_URI": database_uri, "SECRET_KEY": "bench", "MODEL_ECHO_DELAY_MS": 0, **queue}
     )
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-    return app
 
 
 def _sessions(app: Flask, count: int) -> list[str]:
