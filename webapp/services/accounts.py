@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from webapp.auth.credentials import API_KEY_PREFIX, TOKEN_PREFIX, NewSecret, make_secret
 from webapp.domain.errors import ApiError
@@ -21,6 +22,7 @@ TOKEN_LIFETIMES_DAYS = (7, 30, 90, 365)
 NAME_MAX = 200
 # Deliberately loose: the identity provider is the judge of addresses; this only catches typos.
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+Credential = TypeVar("Credential", ApiKey, PersonalAccessToken)
 
 
 def clean_name(value: str | None, what: str) -> str:
@@ -51,15 +53,7 @@ def create_api_key(org_id: str, name: str, created_by_id: str | None) -> tuple[A
 
 def revoke_api_key(org_id: str, key_id: str) -> ApiKey:
     """Revoke one of the organisation's keys (again is fine); another organisation's is 404."""
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.org_id == org_id)
-    ).scalar_one_or_none()
-    if key is None:
-        raise ApiError(404, "Not found")
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-    db.session.flush()
-    return key
+    return _revoke(select(ApiKey).where(ApiKey.id == key_id, ApiKey.org_id == org_id))
 
 
 def create_token(user_id: str, name: str, days: int) -> tuple[PersonalAccessToken, NewSecret]:
@@ -82,17 +76,22 @@ def create_token(user_id: str, name: str, days: int) -> tuple[PersonalAccessToke
 
 def revoke_token(user_id: str, token_id: str) -> PersonalAccessToken:
     """Revoke one of the user's tokens (again is fine); anyone else's is 404."""
-    token = db.session.execute(
+    return _revoke(
         select(PersonalAccessToken).where(
             PersonalAccessToken.id == token_id, PersonalAccessToken.user_id == user_id
         )
-    ).scalar_one_or_none()
-    if token is None:
+    )
+
+
+def _revoke(query: Select[Credential]) -> Credential:
+    """Revoke the credential `query` finds (again is fine); none found is 404."""
+    credential = db.session.execute(query).scalar_one_or_none()
+    if credential is None:
         raise ApiError(404, "Not found")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
+    if credential.revoked_at is None:
+        credential.revoked_at = utcnow()
     db.session.flush()
-    return token
+    return credential
 
 
 def add_member(org_id: str, email: str, role: str) -> Membership:
