@@ -45,13 +45,7 @@ def test_flow_list_counts_refresh_live(page: Page, live: LiveServer) -> None:
     page.goto(f"{live.url}/ui/flows")
     row = page.locator(f"#flow-{flow.id}")
     expect(row.locator(".count--failed .count-n")).to_have_text("0")
-    with requests.Session() as http:
-        http.patch(
-            f"{live.url}/sessions/{running.id}",
-            json={"status": "FAILED", "error": "boom"},
-            headers={"Api-key": live.api_key},
-            timeout=5,
-        ).raise_for_status()
+    _report(live, running.id, {"status": "FAILED", "error": "boom"}).raise_for_status()
     expect(row.locator(".count--failed .count-n")).to_have_text("1", timeout=3000)
     expect(row.locator(".count--running .count-n")).to_have_text("0")
     expect(row).to_have_class(re.compile(r"\bis-flash\b"), timeout=500)
@@ -119,13 +113,7 @@ def test_a_status_change_through_the_api_shows_within_3_seconds_highlighted(
     row = page.locator(f"#session-{target.id}")
     expect(row.locator(".badge")).to_have_text("Running")
     page.wait_for_timeout(300)
-    with requests.Session() as http:
-        response = http.patch(
-            f"{live.url}/sessions/{target.id}",
-            json={"status": "COMPLETED", "steps_count": 4},
-            headers={"Api-key": live.api_key},
-            timeout=5,
-        )
+    response = _report(live, target.id, {"status": "COMPLETED", "steps_count": 4})
     assert response.status_code == 200
     expect(row.locator(".badge")).to_have_text("Completed", timeout=3000)
     expect(row).to_have_class(re.compile(r"\bis-flash\b"), timeout=500)
@@ -195,13 +183,9 @@ def test_the_session_page_shows_the_run_and_goes_final_live(page: Page, live: Li
     running = factories.make_session(flow, "RUNNING", inputs={"message": "The API returns 500"})
     page.goto(f"{live.url}/ui/sessions/{running.id}")
     expect(page.locator(".title-row .badge")).to_have_text("Running")
-    with requests.Session() as http:
-        http.patch(
-            f"{live.url}/sessions/{running.id}",
-            json={"status": "FAILED", "error": "Model provider timed out after 30 s"},
-            headers={"Api-key": live.api_key},
-            timeout=5,
-        ).raise_for_status()
+    _report(
+        live, running.id, {"status": "FAILED", "error": "Model provider timed out after 30 s"}
+    ).raise_for_status()
     expect(page.locator(".title-row .badge")).to_have_text("Failed", timeout=3000)
     expect(page.locator("#session-error")).to_have_text("Model provider timed out after 30 s")
     expect(page.locator("form.poller")).to_have_count(0)  # final: polling stopped (286)
@@ -216,16 +200,17 @@ def test_a_filtered_table_takes_in_a_session_that_starts_matching(page: Page, li
     page.goto(f"{live.url}/ui/flows/{flow.id}?status=FAILED")
     rows = page.locator("#sessions-rows tr.session-row")
     expect(rows).to_have_count(2)
-    with requests.Session() as http:
-        http.patch(
-            f"{live.url}/sessions/{older.id}",
-            json={"status": "FAILED", "error": "third failure"},
-            headers={"Api-key": live.api_key},
-            timeout=5,
-        ).raise_for_status()
+    _report(live, older.id, {"status": "FAILED", "error": "third failure"}).raise_for_status()
     expect(rows).to_have_count(3, timeout=3000)
     ids = [rows.nth(i).get_attribute("id") for i in range(3)]
     assert ids == [f"session-{s.id}" for s in (newest, between, older)]  # in place, newest first
+
+
+def _report(live: LiveServer, session_id: str, body: dict[str, Any]) -> requests.Response:
+    """PATCH a session through the live server's API, as an external runtime reports progress."""
+    return requests.patch(
+        f"{live.url}/sessions/{session_id}", json=body, headers={"Api-key": live.api_key}, timeout=5
+    )
 
 
 def _polls(page: Page, seconds: float) -> int:
