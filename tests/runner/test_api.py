@@ -89,9 +89,14 @@ def test_steps_lists_the_step_runs_in_order_with_prompts_outputs_and_times(api: 
     names = {s["id"]: s["name"] for s in version["steps"]}
     assert [names[s["step_id"]] for s in body] == ["start", "route", "A"]
     assert set(body[0]) == {
-        "id", "step_id", "step_name", "attempt", "status", "started_at", "finished_at",
-        "rendered_prompt", "output", "error",
+        "id", "step_id", "step_name", "step_type", "transition_id", "attempt", "status", "started_at",
+        "finished_at", "rendered_prompt", "output", "error", "usage",
     }  # fmt: skip
+    assert [s["step_type"] for s in body] == ["START", "CONDITION", "PROMPT"]
+    # Each step after START names the transition that led into it: route -> A is labelled "a".
+    labels = {t["id"]: t["label"] for t in version["step_transitions"]}
+    assert body[0]["transition_id"] is None and labels[body[2]["transition_id"]] == "a"
+    assert all(s["usage"] is None for s in body)  # the echo provider reports no tokens
     assert failed[-1]["step_name"] == "B" and failed[-1]["status"] == "FAILED"
     assert "Undefined variable in step 'B'" in failed[-1]["error"]
     assert api.get(f"/sessions/{bad}").json["error"] == failed[-1]["error"]

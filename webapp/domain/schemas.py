@@ -181,6 +181,9 @@ class StepRunRead(Read):
     id: UUID
     step_id: UUID
     step_name: str
+    step_type: str
+    # The transition that led into this step; null for START.
+    transition_id: UUID | None
     attempt: int
     status: str
     started_at: Timestamp
@@ -188,6 +191,8 @@ class StepRunRead(Read):
     rendered_prompt: Any
     output: str | None
     error: str | None
+    # The model's token counts (prompt, completion, total) when the provider reports them.
+    usage: dict[str, Any] | None
 
 
 class HTTPError(Read):

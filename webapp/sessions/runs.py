@@ -41,6 +41,8 @@ def session_steps(session_id: str) -> Response:
                 id=run.id,
                 step_id=run.step_id,
                 step_name=step_name,
+                step_type=step_type,
+                transition_id=run.transition_id,
                 attempt=run.attempt,
                 status=run.status,
                 started_at=run.started_at,
@@ -48,7 +50,8 @@ def session_steps(session_id: str) -> Response:
                 rendered_prompt=run.rendered_prompt,
                 output=run.output,
                 error=run.error,
+                usage=run.usage,
             ).model_dump(mode="json")
-            for run, step_name, _step_type in rows
+            for run, step_name, step_type in rows
         ]
     )
