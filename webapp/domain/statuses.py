@@ -14,13 +14,6 @@ class SessionStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-class StepType(StrEnum):
-    START = "START"
-    PROMPT = "PROMPT"
-    CONDITION = "CONDITION"
-    END = "END"
-
-
 ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in SessionStatus)
 FINAL: frozenset[str] = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 ACTIVE: frozenset[str] = frozenset({"NEW", "RUNNING", "WAITING"})

@@ -1,4 +1,4 @@
-"""Selects over step runs: a session's timeline, the path it took, and per-flow totals for heat overlays.
+"""Selects over step runs: a session's timeline and per-flow totals for heat overlays.
 
 Step run statuses (StepRun.status), written by the runner:
 RUNNING (a step is executing), WAITING (waiting for a retry after a transient model error),
@@ -30,33 +30,6 @@ def session_step_runs(session_id: str) -> Select:
         .join(Step, Step.id == StepRun.step_id)
         .where(StepRun.session_id == session_id)
         .order_by(StepRun.position)
-    )
-
-
-@dataclass(frozen=True)
-class TakenPath:
-    """The steps and transitions a session went through, for highlighting on its diagram."""
-
-    step_ids: frozenset[str]
-    transition_ids: frozenset[str]
-    current_step_id: str | None  # the step running or waiting now, if any
-    failed_step_id: str | None
-
-
-def taken_path(session_id: str) -> TakenPath:
-    """Return the steps and transitions a session has taken so far."""
-    rows = db.session.execute(
-        select(StepRun.step_id, StepRun.transition_id, StepRun.status)
-        .where(StepRun.session_id == session_id)
-        .order_by(StepRun.position)
-    ).all()
-    current = next((r.step_id for r in reversed(rows) if r.status in ("RUNNING", "WAITING")), None)
-    failed = next((r.step_id for r in reversed(rows) if r.status == "FAILED"), None)
-    return TakenPath(
-        step_ids=frozenset(r.step_id for r in rows),
-        transition_ids=frozenset(r.transition_id for r in rows if r.transition_id),
-        current_step_id=current,
-        failed_step_id=failed,
     )
 
 
